@@ -1,0 +1,31 @@
+"""Which command groups the ``dojo`` command shows. Add a line when a group works end to end.
+
+Each entry imports its module lazily so ``dojo --help`` stays quick (bittensor is slow to import:
+modules import it inside their commands).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from importlib import import_module
+from typing import Any
+
+import typer
+
+# (command name, module, attribute holding a typer.Typer, help text)
+GROUPS: list[tuple[str, str, str, str]] = [
+]
+
+# (command name, module, attribute holding a function) for single commands
+COMMANDS: list[tuple[str, str, str]] = [
+]
+
+
+def groups() -> Iterator[tuple[str, typer.Typer, str]]:
+    for name, module, attr, help_text in GROUPS:
+        yield name, getattr(import_module(module), attr), help_text
+
+
+def commands() -> Iterator[tuple[str, Callable[..., Any]]]:
+    for name, module, attr in COMMANDS:
+        yield name, getattr(import_module(module), attr)
