@@ -1,0 +1,1 @@
+"""Synthetic tasks with known ground truth: generators, the degradation ladder, validation, the service."""
