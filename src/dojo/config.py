@@ -121,6 +121,8 @@ class ChainSettings(BaseSettings):
     min_validator_stake: float = 1000.0
     max_weight: float = 1.0
     emission_per_epoch: float = 1.0
+    max_validators: int = 64  # local chain: validator permits for the top-k staked
+    max_uids: int = 256  # local chain: registrations refused beyond this
 
 
 class TransportSettings(BaseSettings):
@@ -131,6 +133,8 @@ class TransportSettings(BaseSettings):
     request_timeout_s: float | None = None  # default: the profile's
     max_body_bytes: int = 16 * 1024 * 1024
     max_concurrency: int = 256
+    metagraph_cache_s: float = 12.0  # how long a miner trusts one metagraph snapshot
+    nonce_prefix: str = "dojo:nonce:"  # Redis key prefix of seen btauth nonces (when DOJO_REDIS_URL is set)
 
 
 class WorkerApiSettings(BaseSettings):
@@ -161,6 +165,8 @@ class MinerSettings(BaseSettings):
     external_ip: str | None = None  # published on the chain; default: host
     worker_api_url: str = "http://127.0.0.1:8080"
     api_key: str | None = None
+    worker_api_timeout_s: float = 5.0  # per request to the worker API
+    worker_api_attempts: int = 3  # tries per request (connection errors and 5xx only)
 
 
 class ValidatorSettings(BaseSettings):

@@ -1,0 +1,230 @@
+"""Client side of the signed transport: one signed request to one miner, or to many at once.
+
+``SignedClient`` keeps one pooled ``httpx.AsyncClient``, signs the exact bytes it sends with the
+hotkey (``btauth/1``, bound to the receiving miner's hotkey, fresh nonce per request) and turns
+every failure into a typed ``TransportError``. ``fan_out`` runs one call per target under a
+concurrency bound, each with its own deadline, so a slow or dead miner costs only its timeout::
+
+    async with SignedClient(wallet.hotkey, timeout=5.0) as client:
+        replies = await client.fan_out(targets, "/v1/heartbeat", {}, HeartbeatReply)
+        # {hotkey: HeartbeatReply | Timeout | Unreachable | Rejected | BadReply}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar, Union
+
+import httpx
+from bittensor import http_auth
+from pydantic import BaseModel, ValidationError
+
+from dojo.logs import log
+from dojo.transport.errors import BadReply, Rejected, Timeout, TransportError, Unreachable
+
+if TYPE_CHECKING:
+    from bittensor.sp_core import Keypair
+
+    from dojo.config import Settings
+
+logger = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+Body = Union[BaseModel, Mapping[str, Any]]
+
+DEFAULT_MAX_REPLY_BYTES = 16 * 1024 * 1024
+_DETAIL_CHARS = 300
+
+
+@dataclass(frozen=True)
+class Target:
+    """One miner to call: its hotkey (the signature's receiver), its base address and its uid."""
+
+    hotkey: str
+    address: str
+    uid: int
+
+
+def encode_body(body: Body) -> bytes:
+    """The JSON bytes sent (and signed) for ``body``: a model's JSON, or a compact JSON object."""
+    if isinstance(body, BaseModel):
+        return body.model_dump_json().encode()
+    return json.dumps(body, separators=(",", ":"), default=str).encode()
+
+
+class _Nonces:
+    """Nanosecond nonces that never repeat within this process, even when two calls share a tick."""
+
+    def __init__(self) -> None:
+        self._last = 0
+        self._lock = threading.Lock()
+
+    def next(self) -> int:
+        with self._lock:
+            self._last = max(time.time_ns(), self._last + 1)
+            return self._last
+
+
+class SignedClient:
+    """Signed JSON POSTs to miners over one pooled connection set; an async context manager."""
+
+    def __init__(
+        self,
+        keypair: Keypair,
+        timeout: float,
+        max_concurrency: int = 256,
+        *,
+        max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if timeout <= 0:
+            raise ValueError(f"timeout must be positive, got {timeout}")
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
+        self.keypair = keypair
+        self.hotkey: str = keypair.ss58_address
+        self.timeout = timeout
+        self.max_concurrency = max_concurrency
+        self.max_reply_bytes = max_reply_bytes
+        self._nonces = _Nonces()
+        self._slots = asyncio.Semaphore(max_concurrency)
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
+            transport=transport,
+            follow_redirects=False,
+            trust_env=False,  # miners are reached directly, never through a proxy from the environment
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, keypair: Keypair) -> SignedClient:
+        """A client with the configured timeout (the profile's unless overridden) and concurrency."""
+        timeout = settings.transport.request_timeout_s or settings.timings.request_timeout_s
+        return cls(keypair, timeout, settings.transport.max_concurrency, max_reply_bytes=settings.transport.max_body_bytes)
+
+    async def __aenter__(self) -> SignedClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close every pooled connection."""
+        await self._http.aclose()
+
+    def auth_headers(self, method: str, target: str, body: bytes, receiver_hotkey: str) -> dict[str, str]:
+        """The ``btauth/1`` headers for exactly these bytes, bound to ``receiver_hotkey``, with a fresh nonce."""
+        return http_auth.sign(
+            self.keypair, method=method, path=target, body=body, receiver_ss58=receiver_hotkey,
+            nonce_ns=self._nonces.next(),
+        )
+
+    async def post(
+        self, address: str, receiver_hotkey: str, path: str, body: Body, reply_model: type[M]
+    ) -> M:
+        """POST ``body`` signed to ``address + path``; the reply parsed as ``reply_model``.
+
+        Raises ``Timeout``, ``Unreachable``, ``Rejected(status, detail)`` or ``BadReply``.
+        """
+        return await self._call(address, receiver_hotkey, path, encode_body(body), reply_model)
+
+    async def fan_out(
+        self,
+        targets: list[Target],
+        path: str,
+        body: Body | Callable[[Target], Body],
+        reply_model: type[M],
+    ) -> dict[str, M | TransportError]:
+        """One signed POST per target at once; ``{hotkey: reply or TransportError}``.
+
+        ``body`` is one body for all (encoded once) or a function giving each target its own.
+        Each call has its own timeout; none waits for another beyond the concurrency bound.
+        """
+        # Encode every body before the first byte is sent: a body that cannot be encoded is the
+        # caller's bug and is raised here, not half-way through the fan-out.
+        if callable(body):
+            raws = [encode_body(body(t)) for t in targets]
+        else:
+            raws = [encode_body(body)] * len(targets)
+
+        async def one(target: Target, raw: bytes) -> M | TransportError:
+            try:
+                return await self._call(target.address, target.hotkey, path, raw, reply_model)
+            except TransportError as exc:
+                return exc
+
+        results = await asyncio.gather(*(one(t, raw) for t, raw in zip(targets, raws, strict=True)))
+        return {t.hotkey: r for t, r in zip(targets, results, strict=True)}
+
+    async def _call(self, address: str, receiver: str, path: str, raw: bytes, reply_model: type[M]) -> M:
+        where = {"hotkey": receiver, "address": address}
+        async with self._slots:  # the timeout starts once a slot is ours: queueing is not the miner's fault
+            try:
+                return await asyncio.wait_for(self._exchange(address, receiver, path, raw, reply_model), self.timeout)
+            except (asyncio.TimeoutError, httpx.TimeoutException):
+                err: TransportError = Timeout(f"no reply within {self.timeout:g}s", **where)
+            except httpx.ConnectError as exc:
+                err = Unreachable(f"cannot connect: {exc or type(exc).__name__}", **where)
+            except (httpx.RemoteProtocolError, httpx.DecodingError) as exc:
+                err = BadReply(f"invalid HTTP reply: {exc or type(exc).__name__}", **where)
+            except httpx.InvalidURL as exc:
+                err = Unreachable(f"invalid address {address!r}: {exc}", **where)
+            except httpx.TransportError as exc:  # network errors, read/write failures mid-exchange
+                err = Unreachable(f"{type(exc).__name__}: {exc}", **where)
+            except TransportError as exc:
+                err = exc
+        log(logger, "transport.call_failed", logging.DEBUG, kind=err.kind, path=path, error=str(err), **where)
+        raise err
+
+    async def _exchange(self, address: str, receiver: str, path: str, raw: bytes, reply_model: type[M]) -> M:
+        where = {"hotkey": receiver, "address": address}
+        request = self._http.build_request(
+            "POST", address.rstrip("/") + path, content=raw, headers={"content-type": "application/json"}
+        )
+        # Sign the request target exactly as httpx will put it on the wire (percent-encoding included).
+        request.headers.update(self.auth_headers("POST", request.url.raw_path.decode("ascii"), raw, receiver))
+        response = await self._http.send(request, stream=True)
+        try:
+            data = await self._read_bounded(response, where)
+        finally:
+            await response.aclose()
+        if not 200 <= response.status_code < 300:
+            raise Rejected(response.status_code, _detail(data), **where)
+        try:
+            return reply_model.model_validate_json(data)
+        except ValidationError as exc:
+            first = exc.errors()[0] if exc.errors() else {}
+            reason = f"{'.'.join(str(p) for p in first.get('loc', ()))}: {first.get('msg', exc)}".strip(": ")
+            raise BadReply(f"reply is not a valid {reply_model.__name__} ({exc.error_count()} errors; {reason})",
+                           **where) from None
+
+    async def _read_bounded(self, response: httpx.Response, where: dict[str, str]) -> bytes:
+        length = response.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_reply_bytes:
+            raise BadReply(f"reply of {length} bytes exceeds the limit of {self.max_reply_bytes}", **where)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self.max_reply_bytes:
+                raise BadReply(f"reply exceeds the limit of {self.max_reply_bytes} bytes", **where)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _detail(data: bytes) -> str:
+    """The reason a miner gave: FastAPI's ``{"detail": ...}`` when present, else the start of the body."""
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        return data[:_DETAIL_CHARS].decode("utf-8", "replace") or "(empty body)"
+    if isinstance(parsed, dict) and "detail" in parsed:
+        detail = parsed["detail"]
+        return (detail if isinstance(detail, str) else json.dumps(detail))[:_DETAIL_CHARS]
+    return json.dumps(parsed)[:_DETAIL_CHARS]
