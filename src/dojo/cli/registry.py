@@ -14,6 +14,8 @@ import typer
 
 # (command name, module, attribute holding a typer.Typer, help text)
 GROUPS: list[tuple[str, str, str, str]] = [
+    ("wallet", "dojo.cli.wallet", "app", "Create and list bittensor wallets."),
+    ("chain", "dojo.cli.chain", "app", "The local chain: init, register, stake, metagraph, balances."),
 ]
 
 # (command name, module, attribute holding a function) for single commands
