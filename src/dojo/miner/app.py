@@ -1,0 +1,186 @@
+"""The miner's signed HTTP endpoints (DESIGN §4): heartbeat, tasks, results, feedback.
+
+Every endpoint sits behind ``ValidatorGate``: the signature is checked over the raw body and
+the caller must be a validator by the metagraph before the handler runs. Handlers are thin:
+parse the body, look up or record the task link, call the worker API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+
+from dojo import __version__
+from dojo.chain.base import Chain
+from dojo.config import Settings
+from dojo.logs import log
+from dojo.miner.body_limit import BodyLimit
+from dojo.miner.store import TaskMap
+from dojo.miner.worker_client import (
+    WorkerApiBadReply,
+    WorkerApiClient,
+    WorkerApiError,
+    WorkerApiRejected,
+    WorkerApiUnavailable,
+)
+from dojo.protocol import MAX_LABELLERS_PER_TASK, Empty, Feedback, HeartbeatReply, ResultsReply, Task, TaskAccepted
+from dojo.transport.server import ValidatorGate
+
+if TYPE_CHECKING:
+    from bittensor import Wallet
+
+logger = logging.getLogger(__name__)
+
+SMALL_BODY_BYTES = 64 * 1024  # heartbeat, results and feedback bodies are tiny
+M = TypeVar("M", bound=BaseModel)
+
+
+def _parse(raw: bytes, model: type[M]) -> M:
+    """Parse a JSON body into ``model``; a 422 naming each bad field otherwise."""
+    if model is Empty and not raw.strip():
+        return model()
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        parts = []
+        for err in exc.errors()[:5]:
+            loc = ".".join(str(p) for p in err.get("loc", ()))
+            parts.append(f"{loc}: {err['msg']}" if loc else err["msg"])
+        raise HTTPException(422, detail=f"invalid {model.__name__}: " + "; ".join(parts)) from None
+
+
+def _task_id(raw: str) -> str:
+    try:
+        return str(UUID(raw))
+    except ValueError:
+        raise HTTPException(422, detail=f"task_id must be a UUID, got {raw[:64]!r}") from None
+
+
+def _aware(ts: datetime) -> datetime:
+    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+
+
+class _KeyedLocks:
+    """One asyncio.Lock per key, dropped when nobody holds it (so a retried create can't race itself)."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def get(self, key: tuple[str, str]) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+
+def create_app(settings: Settings, wallet: Wallet, chain: Chain, worker_client: WorkerApiClient) -> FastAPI:
+    """The miner's FastAPI app; it closes ``worker_client`` when it stops."""
+    hotkey = wallet.hotkey.ss58_address
+    gate = ValidatorGate.from_settings(settings, hotkey, chain.metagraph)
+    store = TaskMap(settings.home / "miner.db")
+    locks = _KeyedLocks()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        log(logger, "miner.started", hotkey=hotkey, netuid=chain.netuid, worker_api=worker_client.base_url)
+        try:
+            yield
+        finally:
+            await worker_client.aclose()
+            store.close()
+            aclose = getattr(gate.nonce_store, "aclose", None)
+            if aclose is not None:
+                await aclose()
+            log(logger, "miner.stopped", hotkey=hotkey)
+
+    app = FastAPI(title="Dojo miner", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.store = store
+    app.state.gate = gate
+    app.state.hotkey = hotkey
+
+    @app.exception_handler(WorkerApiError)
+    async def _worker_error(request: Request, exc: WorkerApiError) -> JSONResponse:
+        status = 503 if isinstance(exc, WorkerApiUnavailable) else 502
+        if isinstance(exc, WorkerApiRejected):
+            detail = f"the miner's worker API refused the request ({exc.status}): {exc.detail}"
+        elif isinstance(exc, WorkerApiBadReply):
+            detail = f"the miner's worker API gave a bad reply: {exc}"
+        else:
+            detail = f"the miner's worker API is unavailable: {exc}"
+        log(logger, "worker_api.failed", logging.WARNING, path=request.url.path, status=status, error=str(exc))
+        return JSONResponse({"detail": detail}, status_code=status)
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        """Liveness for operators (unsigned; reveals nothing but the hotkey)."""
+        return {"status": "ok", "hotkey": hotkey, "version": __version__}
+
+    @app.post("/v1/heartbeat", response_model=HeartbeatReply)
+    async def heartbeat(request: Request, caller: str = Depends(gate)) -> HeartbeatReply:
+        """Tell a validator this miner is up and whether its worker API answers."""
+        _parse(await request.body(), Empty)
+        ok = await worker_client.health()
+        return HeartbeatReply(hotkey=hotkey, version=__version__, worker_api_ok=ok)
+
+    @app.post("/v1/tasks", response_model=TaskAccepted)
+    async def create_task(request: Request, caller: str = Depends(gate)) -> TaskAccepted:
+        """Create the task in the worker API at once; a repeated task_id returns the first worker task."""
+        task = _parse(await request.body(), Task)
+        task_id = str(task.task_id)
+        if _aware(task.expire_at) <= datetime.now(timezone.utc):
+            raise HTTPException(422, detail=f"task {task_id} has already expired (expire_at={task.expire_at})")
+        async with locks.get((caller, task_id)):
+            link = await store.get(caller, task_id)
+            if link is None:
+                worker_task_id = await worker_client.create_task(task)
+                link = await store.put(caller, task_id, worker_task_id, _aware(task.expire_at).isoformat())
+                log(logger, "task.accepted", task_id=task_id, validator=caller, worker_task_id=worker_task_id,
+                    responses=len(task.responses))
+            else:
+                log(logger, "task.repeated", task_id=task_id, validator=caller, worker_task_id=link.worker_task_id)
+        return TaskAccepted(worker_task_id=link.worker_task_id)
+
+    async def _link(caller: str, raw_task_id: str) -> str:
+        task_id = _task_id(raw_task_id)
+        link = await store.get(caller, task_id)
+        if link is None:
+            raise HTTPException(404, detail=f"unknown task_id {task_id}: this validator sent no such task")
+        return link.worker_task_id
+
+    @app.post("/v1/tasks/{task_id}/results", response_model=ResultsReply)
+    async def results(task_id: str, request: Request, caller: str = Depends(gate)) -> ResultsReply:
+        """The labellers' results for one of the caller's tasks, read from the worker API."""
+        _parse(await request.body(), Empty)
+        worker_task_id = await _link(caller, task_id)
+        found = await worker_client.results(worker_task_id)
+        log(logger, "task.results", task_id=task_id, validator=caller, results=len(found))
+        return ResultsReply(results=found[:MAX_LABELLERS_PER_TASK])
+
+    @app.post("/v1/tasks/{task_id}/feedback", response_model=Empty)
+    async def feedback(task_id: str, request: Request, caller: str = Depends(gate)) -> Empty:
+        """Forward the validator's score, ground truth and grades so the worker API grades the labellers."""
+        body = _parse(await request.body(), Feedback)
+        worker_task_id = await _link(caller, task_id)
+        await worker_client.send_feedback(worker_task_id, body)
+        await store.mark_feedback(caller, _task_id(task_id))
+        log(logger, "task.feedback", task_id=task_id, validator=caller, score=body.score)
+        return Empty()
+
+    task_limit = settings.transport.max_body_bytes
+
+    def limit_for(method: str, path: str) -> int:
+        return task_limit if path == "/v1/tasks" else SMALL_BODY_BYTES
+
+    app.add_middleware(BodyLimit, limit_for=limit_for)
+    return app

@@ -1,0 +1,151 @@
+"""Run a miner: check the wallet, registration and worker API key, listen, publish the address, serve.
+
+The address is published only once the socket is listening, so a validator that reads it from
+the chain never finds a closed port. SIGTERM and SIGINT stop the server gracefully (in-flight
+requests finish, the task map is closed) and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import signal
+import socket
+from contextlib import contextmanager, suppress
+from typing import TYPE_CHECKING, Any
+
+from dojo.chain.base import NotRegistered
+from dojo.config import Settings
+from dojo.errors import DojoError
+from dojo.logs import log
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from bittensor import Wallet
+
+    from dojo.chain.base import Chain
+
+logger = logging.getLogger("dojo.miner")
+
+
+def published_ip(settings: Settings) -> str:
+    """The IP validators should call: ``miner.external_ip``, else the bind host if it is a concrete address."""
+    ip = (settings.miner.external_ip or settings.miner.host).strip()
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        raise DojoError(
+            f"cannot publish {ip!r}: the published address must be an IP; set DOJO_MINER_EXTERNAL_IP"
+        ) from None
+    if addr.is_unspecified:
+        raise DojoError(
+            f"the miner listens on {ip}, which validators cannot call: set DOJO_MINER_EXTERNAL_IP to its public IP"
+        )
+    return str(addr)
+
+
+def check_registered(chain: Chain, wallet: Wallet, settings: Settings) -> int:
+    """The wallet hotkey's uid; ``NotRegistered`` with a hint when it has none."""
+    hotkey = wallet.hotkey.ss58_address
+    neuron = chain.metagraph().by_hotkey(hotkey)
+    if neuron is None:
+        raise NotRegistered(
+            f"hotkey {hotkey} (wallet {settings.wallet.name}/{settings.wallet.hotkey}) is not registered on "
+            f"subnet {settings.chain.netuid} of the {settings.chain.network!r} chain: register it first"
+            + (" (`dojo chain register`)" if settings.chain.network == "local" else "")
+        )
+    return neuron.uid
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket, or a ``DojoError`` saying why not (port in use, bad host)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise DojoError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+@contextmanager
+def _quiet_signals() -> Iterator[None]:
+    """Python-level SIGTERM/SIGINT handlers, so the signal uvicorn re-raises after its graceful stop is harmless."""
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def note(sig: int, _frame: Any) -> None:
+        log(logger, "miner.signal", signal=signal.Signals(sig).name)
+
+    for sig in previous:
+        signal.signal(sig, note)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+async def serve_miner(settings: Settings, *, chain: Chain | None = None, wallet: Wallet | None = None) -> None:
+    """Run the miner until SIGTERM/SIGINT; raise ``DojoError``/``ChainError`` on a startup problem."""
+    import uvicorn
+
+    from dojo.chain import open_chain
+    from dojo.chain.wallets import load_wallet
+    from dojo.miner.app import create_app
+    from dojo.miner.worker_client import WorkerApiClient
+
+    m = settings.miner
+    if not m.api_key:
+        raise DojoError(
+            "no worker API key: set DOJO_MINER_API_KEY (or --api-key) to a key made with `dojo keys api_key generate`"
+        )
+    ip = published_ip(settings)
+    wallet = wallet or load_wallet(settings.wallet.name, settings.wallet.hotkey, settings.wallet.path)
+    chain = chain or open_chain(settings)
+    hotkey = wallet.hotkey.ss58_address
+    uid = await asyncio.to_thread(check_registered, chain, wallet, settings)
+    sock = listen(m.host, m.port)
+    port = sock.getsockname()[1]
+    worker = WorkerApiClient(m.worker_api_url, m.api_key, timeout=m.worker_api_timeout_s,
+                             attempts=m.worker_api_attempts)
+    app = create_app(settings, wallet, chain, worker)
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=10,
+                            server_header=False)
+    server = uvicorn.Server(config)
+    try:
+        with _quiet_signals():
+            serving = asyncio.create_task(server.serve(sockets=[sock]), name="miner-http")
+            while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn exposes only a flag
+                await asyncio.sleep(0.02)
+            if serving.done():
+                await serving
+                raise DojoError(f"the miner's HTTP server stopped while starting on {m.host}:{port}")
+            try:
+                await asyncio.to_thread(chain.publish_address, wallet, ip, port)
+            except BaseException:
+                server.should_exit = True
+                with suppress(Exception):
+                    await serving
+                raise
+            log(logger, "miner.published", hotkey=hotkey, uid=uid, ip=ip, port=port, network=settings.chain.network,
+                netuid=settings.chain.netuid)
+            await serving
+    finally:
+        sock.close()
+        await worker.aclose()
+        close = getattr(chain, "close", None)
+        if close is not None:
+            with suppress(Exception):
+                close()
+    log(logger, "miner.exit", hotkey=hotkey)
+
+
+def run_miner(settings: Settings) -> None:
+    """Blocking entry point of ``dojo miner``."""
+    asyncio.run(serve_miner(settings))
