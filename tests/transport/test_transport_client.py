@@ -1,0 +1,245 @@
+"""SignedClient against real loopback servers: replies and typed errors per miner, and a fan-out
+whose total time is one timeout, not the sum of the slow miners' delays."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import pytest
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+from transport_servers import (
+    MIN_STAKE,
+    Calls,
+    EchoIn,
+    EchoOut,
+    Keys,
+    ThreadServer,
+    gated_app,
+    new_keypair,
+    raw_tcp_server,
+)
+
+from dojo.chain.base import Metagraph, Neuron
+from dojo.transport import BadReply, Rejected, SignedClient, Target, Timeout, Unreachable
+from dojo.transport.client import _Nonces
+from dojo.transport.server import ValidatorGate
+from support import free_port
+
+TIMEOUT = 1.0
+N_FAST = 6
+N_SLOW = 3
+
+
+class Miners:
+    """Many miner identities on one server: miner ``i`` is mounted at ``/m/i`` with its own gate.
+
+    The last ``n_slow`` identities hang on ``/v1/echo`` (a miner that never answers in time).
+    """
+
+    def __init__(self, keys: Keys, n_fast: int, n_slow: int, min_stake: float = MIN_STAKE) -> None:
+        n = n_fast + n_slow
+        self.hotkeys = [new_keypair() for _ in range(n)]
+        extra = tuple(Neuron(uid=100 + i, hotkey=kp.ss58_address, coldkey="c", stake=0.0, validator_permit=False)
+                      for i, kp in enumerate(self.hotkeys))
+        base = keys.metagraph()
+        snapshot = Metagraph(netuid=1, block=base.block, neurons=base.neurons + extra)
+        self.calls = Calls()
+        self.active = 0
+        self.peak = 0
+        self.app = FastAPI()
+        for i, kp in enumerate(self.hotkeys):
+            gate = ValidatorGate(kp.ss58_address, lambda: snapshot, min_stake)
+            self.app.mount(f"/m/{i}", self._hanging_app(gate) if i >= n_fast else self._miner_app(gate))
+
+    def _hanging_app(self, gate: ValidatorGate) -> FastAPI:
+        app = FastAPI()
+
+        @app.post("/v1/echo")
+        async def hang(caller: str = Depends(gate)) -> EchoOut:
+            await asyncio.sleep(30)  # far beyond any client timeout
+            return EchoOut(caller=caller, uid=0, text="late", size=0)
+
+        return app
+
+    def _miner_app(self, gate: ValidatorGate) -> FastAPI:
+        app = gated_app(gate, self.calls)
+
+        @app.post("/v1/busy")
+        async def busy(request: Request, caller: str = Depends(gate)) -> EchoOut:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+            await asyncio.sleep(0.2)  # simulated work, to observe how many calls overlap
+            self.active -= 1
+            return EchoOut(caller=caller, uid=0, text="done", size=0)
+
+        @app.post("/v1/wrong-shape")
+        async def wrong_shape(caller: str = Depends(gate)) -> dict[str, str]:
+            return {"unexpected": "fields"}
+
+        @app.post("/v1/not-json")
+        async def not_json(caller: str = Depends(gate)) -> Response:
+            return Response(b"<html>oops</html>", media_type="text/html")
+
+        @app.post("/v1/huge")
+        async def huge(caller: str = Depends(gate)) -> Response:
+            return Response(b'{"text":"' + b"x" * 5000 + b'"}', media_type="application/json")
+
+        @app.post("/v1/teapot")
+        async def teapot(caller: str = Depends(gate)) -> JSONResponse:
+            return JSONResponse({"detail": "worker API is down"}, status_code=503)
+
+        return app
+
+
+@pytest.fixture(scope="module")
+def keys() -> Keys:
+    return Keys()
+
+
+@pytest.fixture(scope="module")
+def miners(keys: Keys) -> Iterator[tuple[Miners, str]]:
+    m = Miners(keys, N_FAST, N_SLOW)
+    with ThreadServer(m.app, free_port()) as srv:
+        yield m, srv.url
+
+
+def target(m: Miners, url: str, i: int) -> Target:
+    return Target(hotkey=m.hotkeys[i].ss58_address, address=f"{url}/m/{i}", uid=100 + i)
+
+
+async def test_post_returns_the_parsed_reply(miners, keys: Keys) -> None:
+    m, url = miners
+    async with SignedClient(keys.validator, timeout=TIMEOUT) as client:
+        t = target(m, url, 0)
+        reply = await client.post(t.address, t.hotkey, "/v1/echo", EchoIn(text="hi"), EchoOut)
+        assert reply == EchoOut(caller=keys.validator.ss58_address, uid=0, text="hi", size=len(b'{"text":"hi"}'))
+        # A dict body, and a query string that httpx percent-encodes: the signature covers what is sent.
+        reply = await client.post(t.address, t.hotkey, "/v1/echo?tag=a b&x=é", {"text": "q"}, EchoOut)
+        assert reply.text == "q"
+
+
+async def test_post_raises_typed_errors(miners, keys: Keys) -> None:
+    m, url = miners
+    t = target(m, url, 1)
+    async with SignedClient(keys.validator, timeout=TIMEOUT, max_reply_bytes=4096) as client:
+        with pytest.raises(Rejected) as rejected:  # signed for another miner than the one that answers
+            await client.post(t.address, keys.other_miner.ss58_address, "/v1/echo", {}, EchoOut)
+        assert rejected.value.status == 401 and rejected.value.detail.startswith("wrong receiver")
+        assert rejected.value.hotkey == keys.other_miner.ss58_address and rejected.value.kind == "rejected"
+        with pytest.raises(Rejected) as down:
+            await client.post(t.address, t.hotkey, "/v1/teapot", {}, EchoOut)
+        assert (down.value.status, down.value.detail) == (503, "worker API is down")
+        with pytest.raises(BadReply, match="not a valid EchoOut"):
+            await client.post(t.address, t.hotkey, "/v1/wrong-shape", {}, EchoOut)
+        with pytest.raises(BadReply, match="not a valid EchoOut"):
+            await client.post(t.address, t.hotkey, "/v1/not-json", {}, EchoOut)
+        with pytest.raises(BadReply, match="exceeds the limit of 4096"):
+            await client.post(t.address, t.hotkey, "/v1/huge", {}, EchoOut)
+        with pytest.raises(Unreachable, match="cannot connect"):
+            await client.post(f"http://127.0.0.1:{free_port()}", t.hotkey, "/v1/echo", {}, EchoOut)
+        s = target(m, url, N_FAST)
+        started = time.monotonic()
+        with pytest.raises(Timeout, match="no reply within 1s"):
+            await client.post(s.address, s.hotkey, "/v1/echo", {}, EchoOut)
+        assert TIMEOUT <= time.monotonic() - started < TIMEOUT + 0.5
+    async with SignedClient(keys.plain, timeout=TIMEOUT) as client:
+        with pytest.raises(Rejected, match="403.*is not a validator"):
+            await client.post(t.address, t.hotkey, "/v1/echo", {}, EchoOut)
+
+
+async def test_fan_out_isolates_slow_dead_and_garbage_miners(miners, keys: Keys) -> None:
+    m, url = miners
+    garbage_server, garbage_port = await raw_tcp_server(b"this is not HTTP at all\r\n\r\n")
+    silent_server, silent_port = await raw_tcp_server(None)
+    fast = [target(m, url, i) for i in range(N_FAST)]
+    slow = [target(m, url, N_FAST + i) for i in range(N_SLOW)]
+    dead = [Target(new_keypair().ss58_address, f"http://127.0.0.1:{free_port()}", 200 + i) for i in range(2)]
+    garbage = Target(new_keypair().ss58_address, f"http://127.0.0.1:{garbage_port}", 300)
+    silent = Target(new_keypair().ss58_address, f"http://127.0.0.1:{silent_port}", 301)
+    targets = [*fast, *slow, *dead, garbage, silent]
+
+    def body_for(t: Target) -> EchoIn:
+        return EchoIn(text=f"task for uid {t.uid}")
+
+    try:
+        async with SignedClient(keys.validator, timeout=TIMEOUT) as client:
+            started = time.monotonic()
+            results = await client.fan_out(targets, "/v1/echo", body_for, EchoOut)
+            elapsed = time.monotonic() - started
+    finally:
+        garbage_server.close()
+        silent_server.close()
+
+    assert set(results) == {t.hotkey for t in targets}
+    for t in fast:
+        reply = results[t.hotkey]
+        assert isinstance(reply, EchoOut), reply
+        assert reply.text == f"task for uid {t.uid}" and reply.caller == keys.validator.ss58_address
+    for t in dead:
+        assert isinstance(results[t.hotkey], Unreachable), results[t.hotkey]
+    assert isinstance(results[garbage.hotkey], BadReply) and "invalid HTTP reply" in str(results[garbage.hotkey])
+    assert isinstance(results[silent.hotkey], Timeout)
+    for t in slow:
+        err = results[t.hotkey]
+        assert isinstance(err, Timeout) and err.hotkey == t.hotkey and err.address == t.address
+    # Four miners hang for at least the timeout; all together cost one timeout, not four.
+    assert TIMEOUT <= elapsed < TIMEOUT + 0.6, elapsed
+
+
+async def test_fast_miners_do_not_wait_for_hanging_ones(miners, keys: Keys) -> None:
+    m, url = miners
+    slow = [target(m, url, N_FAST + i) for i in range(N_SLOW)]
+    fast = [target(m, url, i) for i in range(2)]
+    async with SignedClient(keys.validator, timeout=TIMEOUT) as client:
+        started = time.monotonic()
+        hanging = asyncio.ensure_future(client.fan_out(slow, "/v1/echo", {}, EchoOut))
+        quick_results = await client.fan_out(fast, "/v1/echo", {"text": "x"}, EchoOut)
+        quick_done = time.monotonic() - started
+        slow_results = await hanging
+        all_done = time.monotonic() - started
+    assert all(isinstance(r, EchoOut) for r in quick_results.values())
+    assert quick_done < TIMEOUT / 2, "fast miners waited for the hanging ones"
+    assert all(isinstance(r, Timeout) for r in slow_results.values())
+    assert TIMEOUT <= all_done < TIMEOUT + 0.6
+
+
+async def test_fan_out_respects_the_concurrency_bound(miners, keys: Keys) -> None:
+    m, url = miners
+    targets = [target(m, url, i) for i in range(4)]
+    m.peak = 0
+    async with SignedClient(keys.validator, timeout=TIMEOUT * 3, max_concurrency=2) as client:
+        started = time.monotonic()
+        results = await client.fan_out(targets, "/v1/busy", {}, EchoOut)
+        elapsed = time.monotonic() - started
+    assert all(isinstance(r, EchoOut) for r in results.values())
+    assert m.peak == 2
+    assert elapsed >= 0.4  # two waves of 0.2 s
+
+
+def test_nonces_never_repeat() -> None:
+    nonces = _Nonces()
+    seen = [nonces.next() for _ in range(10_000)]
+    assert all(b > a for a, b in zip(seen, seen[1:], strict=False))
+    assert abs(seen[0] - time.time_ns()) < 5 * 10**9
+
+
+def test_client_refuses_nonsense_settings(keys: Keys) -> None:
+    with pytest.raises(ValueError, match="timeout must be positive"):
+        SignedClient(keys.validator, timeout=0)
+    with pytest.raises(ValueError, match="max_concurrency must be at least 1"):
+        SignedClient(keys.validator, timeout=1, max_concurrency=0)
+
+
+def test_body_model_is_the_signed_bytes() -> None:
+    class Body(BaseModel):
+        a: int
+        b: str
+
+    from dojo.transport.client import encode_body
+
+    assert encode_body(Body(a=1, b="é")) == Body(a=1, b="é").model_dump_json().encode()
+    assert encode_body({"a": 1, "b": [1, 2]}) == b'{"a":1,"b":[1,2]}'
