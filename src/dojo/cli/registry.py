@@ -20,6 +20,8 @@ GROUPS: list[tuple[str, str, str, str]] = [
 
 # (command name, module, attribute holding a function) for single commands
 COMMANDS: list[tuple[str, str, str]] = [
+    ("worker-api", "dojo.cli.worker_api", "worker_api"),
+    ("miner", "dojo.cli.miner", "miner"),
 ]
 
 

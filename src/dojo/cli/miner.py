@@ -1,0 +1,51 @@
+"""``dojo miner``: run a miner (signed endpoints for validators, tasks into the worker API)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def miner(
+    host: Optional[str] = typer.Option(None, help="Address to listen on [env DOJO_MINER_HOST, default 127.0.0.1]."),
+    port: Optional[int] = typer.Option(None, help="Port to listen on [env DOJO_MINER_PORT, default 8091]."),
+    external_ip: Optional[str] = typer.Option(
+        None, "--external-ip", help="IP published on the chain [env DOJO_MINER_EXTERNAL_IP, default: --host]."
+    ),
+    worker_api_url: Optional[str] = typer.Option(
+        None, "--worker-api-url", help="The worker API [env DOJO_MINER_WORKER_API_URL, default http://127.0.0.1:8080]."
+    ),
+    api_key: Optional[str] = typer.Option(
+        None, "--api-key", help="Worker API key (prefer env DOJO_MINER_API_KEY: flags show in `ps`)."
+    ),
+    wallet_name: Optional[str] = typer.Option(None, "--wallet.name", "--wallet-name", help="Coldkey name."),
+    wallet_hotkey: Optional[str] = typer.Option(None, "--wallet.hotkey", "--wallet-hotkey", help="Hotkey name."),
+    wallet_path: Optional[Path] = typer.Option(None, "--wallet.path", "--wallet-path", help="Wallets directory."),
+    network: Optional[str] = typer.Option(None, "--network", help="local, finney, test or ws://… [env DOJO_CHAIN_NETWORK]."),
+    netuid: Optional[int] = typer.Option(None, "--netuid", help="Subnet uid [env DOJO_CHAIN_NETUID]."),
+    profile: Optional[str] = typer.Option(None, "--profile", help="Timing profile: prod or fast [env DOJO_PROFILE]."),
+    home: Optional[Path] = typer.Option(None, "--home", help="Data directory [env DOJO_HOME, default ~/.dojo]."),
+) -> None:
+    """Run a miner: publish its address, take validators' tasks into the worker API, return the results."""
+    from dojo.config import load_settings
+    from dojo.logs import setup_logging
+    from dojo.miner.service import run_miner
+
+    settings = load_settings(
+        home=home,
+        profile=profile,
+        miner__host=host,
+        miner__port=port,
+        miner__external_ip=external_ip,
+        miner__worker_api_url=worker_api_url,
+        miner__api_key=api_key,
+        wallet__name=wallet_name,
+        wallet__hotkey=wallet_hotkey,
+        wallet__path=wallet_path,
+        chain__network=network,
+        chain__netuid=netuid,
+    )
+    setup_logging(settings.log_level, settings.log_json)
+    run_miner(settings)
