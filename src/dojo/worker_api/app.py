@@ -1,0 +1,110 @@
+"""The worker API application: ``create_app(settings)`` and the ``dojo worker-api`` server.
+
+Startup applies the Alembic migrations, then a background job moves overdue tasks to
+``expired`` every ``timings.expiry_sweep_s``. The web UI (``ui/``), when present, is served at ``/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from dojo import __version__
+from dojo.config import Settings, load_settings
+from dojo.logs import log
+from dojo.worker_api.auth.miner_login import MinerLogin, Registered
+from dojo.worker_api.auth.nonces import make_one_time_store
+from dojo.worker_api.auth.registration import MetagraphSource, Registry, chain_metagraph
+from dojo.worker_api.auth.siwe_login import SiweLogin
+from dojo.worker_api.auth.tokens import TokenService, load_or_create_secret
+from dojo.worker_api.contexts.expiry import expire_overdue
+from dojo.worker_api.deps import Services, limit_ip
+from dojo.worker_api.envelope import install_error_handlers
+from dojo.worker_api.metrics import Metrics, MetricsMiddleware
+from dojo.worker_api.ratelimit import RateLimits
+from dojo.worker_api.routes import ERRORS, auth, health, keys, partners, tasks
+from dojo.worker_api.store.db import make_engine, make_sessionmaker, migrate
+
+logger = logging.getLogger("dojo.worker_api")
+UI_DIR = Path(__file__).with_name("ui")
+
+
+async def _expiry_loop(svc: Services, interval_s: float) -> None:
+    while True:
+        try:
+            async with svc.sessions() as s:
+                n = await expire_overdue(s)
+            if n:
+                log(logger, "tasks.expired", count=n)
+        except Exception as exc:  # noqa: BLE001 - keep sweeping; the next round may succeed
+            log(logger, "tasks.expiry_failed", level=logging.WARNING, error=repr(exc))
+        await asyncio.sleep(interval_s)
+
+
+def build_services(settings: Settings, *, metagraph: MetagraphSource | None = None,
+                   registered: Registered | None = None) -> Services:
+    """The shared services of one app. ``metagraph``/``registered`` replace the chain check (tests)."""
+    w = settings.worker
+    once = make_one_time_store(settings.redis_url)
+    engine = make_engine(settings.worker_db_url())
+    check = registered or Registry(metagraph or chain_metagraph(settings))
+    return Services(
+        settings=settings, engine=engine, sessions=make_sessionmaker(engine),
+        tokens=TokenService(load_or_create_secret(w.jwt_secret, settings.home), w.jwt_ttl_s),
+        siwe=SiweLogin(once, w.siwe_domain, w.siwe_chain_id, w.nonce_ttl_s),
+        miner_login=MinerLogin(once, w.nonce_ttl_s, check, settings.chain.netuid),
+        limits=RateLimits(w.rate_limit_ip, w.rate_limit_labeller, settings.redis_url),
+        metrics=Metrics(), once=once,
+    )
+
+
+def create_app(settings: Settings | None = None, *, metagraph: MetagraphSource | None = None,
+               registered: Registered | None = None) -> FastAPI:
+    """The worker API. ``metagraph`` (a fixed Metagraph reader) or ``registered`` override the chain."""
+    settings = settings or load_settings()
+    svc = build_services(settings, metagraph=metagraph, registered=registered)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await migrate(settings.worker_db_url())
+        job = asyncio.create_task(_expiry_loop(svc, settings.timings.expiry_sweep_s))
+        log(logger, "worker_api.started", db=settings.worker_db_url().split("@")[-1])
+        try:
+            yield
+        finally:
+            job.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await job
+            await svc.once.close()
+            await svc.engine.dispose()
+
+    app = FastAPI(title="Dojo worker API", version=__version__, lifespan=lifespan,
+                  description="The labelling backend: wallet logins, keys, tasks and results. "
+                              "Every reply is {success, body, error}.")
+    app.state.services = svc
+    install_error_handlers(app)
+    app.add_middleware(MetricsMiddleware, metrics=svc.metrics)
+
+    api = APIRouter(prefix="/api/v1", dependencies=[Depends(limit_ip)], responses=ERRORS)
+    for module in (auth, keys, partners, tasks):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(health.router)
+    if UI_DIR.is_dir():
+        app.mount("/", StaticFiles(directory=UI_DIR, html=True), name="ui")
+    return app
+
+
+def serve(settings: Settings) -> None:
+    """Run the worker API with uvicorn until interrupted."""
+    import uvicorn
+
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.worker.host, port=settings.worker.port, log_level="warning",
+                proxy_headers=False, access_log=False)

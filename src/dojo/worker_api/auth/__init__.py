@@ -1,0 +1,1 @@
+"""Logins (SIWE for labellers, hotkey challenge for miners), tokens, nonces and keys."""

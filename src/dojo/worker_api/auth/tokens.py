@@ -1,0 +1,80 @@
+"""Session tokens: JWTs (HS256) with an expiry, one audience per role, revocable by ``jti``."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+from dojo.worker_api.envelope import ApiError
+
+LABELLER = "dojo-labeller"
+MINER = "dojo-miner"
+
+
+@dataclass(frozen=True)
+class Claims:
+    """What a verified token says: who, which role, its id and expiry."""
+
+    subject: str
+    user_id: int
+    jti: str
+    expires_at: datetime
+
+
+class TokenService:
+    """Issues and verifies tokens with one secret."""
+
+    def __init__(self, secret: str, ttl_s: int) -> None:
+        self._secret = secret
+        self._ttl = ttl_s
+
+    def issue(self, audience: str, subject: str, user_id: int) -> tuple[str, datetime, str]:
+        """A new token for ``subject``: ``(token, expires_at, jti)``."""
+        now = datetime.now(timezone.utc)
+        expires = now + timedelta(seconds=self._ttl)
+        jti = uuid.uuid4().hex
+        payload: dict[str, Any] = {"sub": subject, "uid": user_id, "aud": audience, "jti": jti,
+                                   "iat": int(now.timestamp()), "exp": int(expires.timestamp())}
+        return jwt.encode(payload, self._secret, algorithm="HS256"), expires.replace(microsecond=0), jti
+
+    def verify(self, token: str, audience: str) -> Claims:
+        """The token's claims, or a 401 saying why it is not acceptable."""
+        try:
+            data = jwt.decode(token, self._secret, algorithms=["HS256"], audience=audience,
+                              options={"require": ["exp", "sub", "jti", "aud"]})
+        except jwt.ExpiredSignatureError as exc:
+            raise ApiError(401, "session expired: log in again") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise ApiError(401, "token is not valid for this endpoint") from exc
+        except jwt.PyJWTError as exc:
+            raise ApiError(401, "invalid session token") from exc
+        if not isinstance(data.get("uid"), int) or not isinstance(data.get("sub"), str):
+            raise ApiError(401, "invalid session token")
+        return Claims(subject=data["sub"], user_id=data["uid"], jti=str(data["jti"]),
+                      expires_at=datetime.fromtimestamp(data["exp"], timezone.utc))
+
+
+def load_or_create_secret(configured: str | None, home: Path) -> str:
+    """The configured JWT secret, or one generated once and kept in ``<home>/worker_jwt_secret``."""
+    if configured:
+        return configured
+    path = home / "worker_jwt_secret"
+    home.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        secret = path.read_text().strip()
+        if secret:
+            return secret
+        raise ApiError(500, f"empty JWT secret file {path}") from None
+    secret = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secret)
+    return secret

@@ -1,0 +1,1 @@
+"""Business rules of the worker API, one module per rule, each with the transaction it needs."""

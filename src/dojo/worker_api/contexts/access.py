@@ -1,0 +1,26 @@
+"""The rule "may this labeller see this task": only tasks of miners the labeller is linked to
+through a subscription key that is not deleted. Everything a labeller reads goes through here."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dojo.worker_api.store.models import Partnership, SubscriptionKey, Task
+
+
+def linked_miner_ids(labeller_id: int) -> Select[tuple[int]]:
+    """Subquery: ids of the miners the labeller is linked to by a live subscription key."""
+    return (
+        select(SubscriptionKey.miner_id)
+        .join(Partnership, Partnership.subscription_key_id == SubscriptionKey.id)
+        .where(Partnership.labeller_id == labeller_id, SubscriptionKey.deleted_at.is_(None))
+    )
+
+
+async def visible_task(session: AsyncSession, labeller_id: int, task_id: str) -> Task | None:
+    """The task if the labeller may see it, else None (callers answer 404 either way)."""
+    row = await session.execute(
+        select(Task).where(Task.id == task_id, Task.miner_id.in_(linked_miner_ids(labeller_id)))
+    )
+    return row.scalar_one_or_none()

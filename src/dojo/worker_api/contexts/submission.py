@@ -1,0 +1,83 @@
+"""The rule "this result is accepted" (DESIGN §4), in one transaction.
+
+Accepted only while the task is open and not expired, below ``max_results``, from a labeller
+linked to the task's miner by a live subscription key, who has not answered it yet, with one
+valid value per completion. The count is taken by a conditional
+``UPDATE … WHERE result_count < max_results RETURNING`` and the result inserted in the same
+transaction, so under any concurrency exactly ``max_results`` are accepted (SQLite serialises
+writers; PostgreSQL re-checks the WHERE on the locked row), and the unique (task, labeller)
+constraint rolls back a concurrent second answer by the same labeller together with its count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import TypeAdapter
+from sqlalchemy import case, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dojo.protocol import Criterion, check_values
+from dojo.worker_api.contexts.access import visible_task
+from dojo.worker_api.envelope import ApiError
+from dojo.worker_api.store.models import Result, Task, TaskStatus, utcnow
+
+_CRITERION: TypeAdapter[Criterion] = TypeAdapter(Criterion)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    task_id: str
+    result_count: int
+    submitted_at: datetime
+
+
+def _closed(task: Task, now: datetime) -> ApiError:
+    if task.status == TaskStatus.expired.value or task.expire_at <= now:
+        return ApiError(410, "the task has expired: results are no longer accepted")
+    return ApiError(409, f"the task already has its {task.max_results} results")
+
+
+async def submit_result(session: AsyncSession, labeller_id: int, task_id: str,
+                        scores: dict[str, float]) -> Accepted:
+    """Accept the labeller's ``scores`` for the task or raise the reason (404/409/410/422)."""
+    task = await visible_task(session, labeller_id, task_id)
+    if task is None:
+        raise ApiError(404, f"no task {task_id} among the tasks of your partner miners")
+    now = utcnow()
+    answered = await session.execute(
+        select(Result.id).where(Result.task_id == task_id, Result.labeller_id == labeller_id))
+    if answered.first() is not None:
+        raise ApiError(409, "you have already answered this task")
+    if task.status != TaskStatus.open.value or task.expire_at <= now or task.result_count >= task.max_results:
+        raise _closed(task, now)
+    problem = check_values(_CRITERION.validate_python(task.criteria),
+                           {r["completion_id"] for r in task.responses}, scores)
+    if problem:
+        raise ApiError(422, problem)
+
+    counted = await session.execute(
+        update(Task)
+        .where(Task.id == task_id, Task.status == TaskStatus.open.value, Task.expire_at > now,
+               Task.result_count < Task.max_results)
+        .values(result_count=Task.result_count + 1,
+                status=case((Task.result_count + 1 >= Task.max_results, TaskStatus.completed.value),
+                            else_=Task.status))
+        .returning(Task.result_count)
+        .execution_options(synchronize_session=False)
+    )
+    count = counted.scalar_one_or_none()
+    if count is None:
+        await session.rollback()
+        fresh = await session.get(Task, task_id, populate_existing=True)
+        raise _closed(fresh or task, now)
+    session.add(Result(task_id=task_id, labeller_id=labeller_id, scores={str(k): float(v) for k, v in scores.items()},
+                       submitted_at=now))
+    try:
+        await session.commit()
+    except IntegrityError as exc:  # the same labeller answered concurrently: the count rolls back too
+        await session.rollback()
+        raise ApiError(409, "you have already answered this task") from exc
+    return Accepted(task_id=task_id, result_count=int(count), submitted_at=now)

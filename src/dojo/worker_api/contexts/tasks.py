@@ -1,0 +1,123 @@
+"""Tasks: created by a miner's API key, listed and read by linked labellers, results read by the owner."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dojo.protocol import LabellerResult
+from dojo.worker_api.contexts.access import linked_miner_ids, visible_task
+from dojo.worker_api.envelope import ApiError
+from dojo.worker_api.schemas import TaskCreateIn
+from dojo.worker_api.store.models import Labeller, LabellerGrade, Miner, Result, Task, TaskStatus, utcnow
+
+PREVIEW_CHARS = 280
+STATUSES = ("all", "open", "completed", "expired")
+SORTS = {"newest": (Task.created_at.desc(), Task.id), "oldest": (Task.created_at.asc(), Task.id),
+         "expiring": (Task.expire_at.asc(), Task.id)}
+
+
+async def create_task(session: AsyncSession, miner_id: int, body: TaskCreateIn, default_max_results: int) -> str:
+    """Store the miner's task; its worker task id is a fresh UUID."""
+    expire_at = body.expire_at if body.expire_at.tzinfo else body.expire_at.replace(tzinfo=timezone.utc)
+    if expire_at <= utcnow():
+        raise ApiError(422, "expire_at must be in the future")
+    task_id = str(uuid.uuid4())
+    session.add(Task(
+        id=task_id, miner_id=miner_id, source_task_id=str(body.task_id), prompt=body.prompt,
+        responses=[{"completion_id": str(r.completion_id), "content": r.content} for r in body.responses],
+        criteria=body.criteria.model_dump(), n_responses=len(body.responses), expire_at=expire_at,
+        max_results=body.max_results or default_max_results, result_count=0, status=TaskStatus.open.value,
+    ))
+    await session.commit()
+    return task_id
+
+
+def _effective_status(now: datetime):  # type: ignore[no-untyped-def]
+    """The status as a labeller sees it: an open task past its deadline is expired already."""
+    return case((and_(Task.status == TaskStatus.open.value, Task.expire_at <= now), TaskStatus.expired.value),
+                else_=Task.status)
+
+
+def _summary(row: Any) -> dict[str, Any]:
+    prompt = row.prompt
+    return {
+        "id": row.id, "prompt_preview": prompt[:PREVIEW_CHARS], "n_responses": row.n_responses,
+        "criteria": row.criteria, "status": row.eff_status, "expire_at": row.expire_at,
+        "created_at": row.created_at, "result_count": row.result_count, "max_results": row.max_results,
+        "answered": row.result_id is not None, "miner_hotkey": row.hotkey,
+    }
+
+
+def _base_query(labeller_id: int, now: datetime, *extra: Any):  # type: ignore[no-untyped-def]
+    return (
+        select(Task.id, Task.prompt, Task.n_responses, Task.criteria, _effective_status(now).label("eff_status"),
+               Task.expire_at, Task.created_at, Task.result_count, Task.max_results, Miner.hotkey,
+               Result.id.label("result_id"), *extra)
+        .join(Miner, Miner.id == Task.miner_id)
+        .outerjoin(Result, and_(Result.task_id == Task.id, Result.labeller_id == labeller_id))
+        .where(Task.miner_id.in_(linked_miner_ids(labeller_id)))
+    )
+
+
+async def list_tasks(session: AsyncSession, labeller_id: int, *, status: str, answered: bool | None, sort: str,
+                     page: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """One page of the tasks the labeller may see, filtered and sorted, and the total count."""
+    now = utcnow()
+    query = _base_query(labeller_id, now)
+    if status == "open":
+        query = query.where(Task.status == TaskStatus.open.value, Task.expire_at > now)
+    elif status == "expired":
+        query = query.where((Task.status == TaskStatus.expired.value)
+                            | and_(Task.status == TaskStatus.open.value, Task.expire_at <= now))
+    elif status == "completed":
+        query = query.where(Task.status == TaskStatus.completed.value)
+    if answered is not None:
+        query = query.where(Result.id.is_not(None) if answered else Result.id.is_(None))
+    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    rows = await session.execute(query.order_by(*SORTS[sort]).offset((page - 1) * limit).limit(limit))
+    return [_summary(r) for r in rows], int(total)
+
+
+async def task_for_labeller(session: AsyncSession, labeller_id: int, task_id: str) -> dict[str, Any]:
+    """One task in full with the labeller's own answer and grade; 404 unless the labeller may see it."""
+    task = await visible_task(session, labeller_id, task_id)
+    if task is None:
+        raise ApiError(404, f"no task {task_id} among the tasks of your partner miners")
+    now = utcnow()
+    row = (await session.execute(
+        _base_query(labeller_id, now, Result.scores, Result.submitted_at, LabellerGrade.grade)
+        .outerjoin(LabellerGrade, and_(LabellerGrade.task_id == Task.id, LabellerGrade.labeller_id == labeller_id))
+        .where(Task.id == task_id)
+    )).one()
+    out = _summary(row)
+    out.update(prompt=task.prompt, responses=task.responses, grade=row.grade,
+               my_result=None if row.result_id is None else {"scores": row.scores,
+                                                              "submitted_at": row.submitted_at})
+    return out
+
+
+async def owned_task(session: AsyncSession, miner_id: int, task_id: str) -> Task:
+    """The task if it belongs to ``miner_id``: 404 when unknown, 403 when another miner's."""
+    task = await session.get(Task, task_id)
+    if task is None:
+        raise ApiError(404, f"no task {task_id}")
+    if task.miner_id != miner_id:
+        raise ApiError(403, "this task belongs to another miner")
+    return task
+
+
+async def results_for_miner(session: AsyncSession, miner_id: int, task_id: str) -> list[LabellerResult]:
+    """Every accepted result of the miner's task; ``labeller_id`` is the labeller's wallet address."""
+    await owned_task(session, miner_id, task_id)
+    rows = await session.execute(
+        select(Labeller.address, Result.scores, Result.submitted_at)
+        .join(Labeller, Labeller.id == Result.labeller_id)
+        .where(Result.task_id == task_id)
+        .order_by(Result.id)
+    )
+    return [LabellerResult(labeller_id=a, scores=s, submitted_at=t) for a, s, t in rows]

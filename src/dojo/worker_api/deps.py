@@ -1,0 +1,90 @@
+"""What routes get through dependencies: a session, the caller (labeller, miner session, API key)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from dojo.config import Settings
+from dojo.worker_api.auth.miner_login import MinerLogin
+from dojo.worker_api.auth.nonces import OneTimeStore
+from dojo.worker_api.auth.siwe_login import SiweLogin
+from dojo.worker_api.auth.tokens import LABELLER, MINER, Claims, TokenService
+from dojo.worker_api.contexts.keys import miner_for_api_key
+from dojo.worker_api.envelope import ApiError
+from dojo.worker_api.metrics import Metrics
+from dojo.worker_api.ratelimit import RateLimits
+from dojo.worker_api.store.models import RevokedToken
+
+
+@dataclass
+class Services:
+    """Everything the routes share, built once by ``create_app``."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    tokens: TokenService
+    siwe: SiweLogin
+    miner_login: MinerLogin
+    limits: RateLimits
+    metrics: Metrics
+    once: OneTimeStore
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+async def session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request."""
+    async with services(request).sessions() as s:
+        yield s
+
+
+async def limit_ip(request: Request) -> None:
+    """Count the request against its client IP's limit."""
+    client = request.client.host if request.client else "unknown"
+    await services(request).limits.ip(client)
+
+
+_bearer = HTTPBearer(auto_error=False, description="A session token from /worker/login or /miner/session")
+_api_key = APIKeyHeader(name="X-API-KEY", auto_error=False, description="A miner's API key")
+
+
+def _token(creds: HTTPAuthorizationCredentials | None) -> str:
+    if creds is None or not creds.credentials:
+        raise ApiError(401, "missing Authorization: Bearer <token>; log in first")
+    return creds.credentials
+
+
+async def current_labeller(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer),
+                           db: AsyncSession = Depends(session)) -> Claims:
+    """The logged-in labeller (a live, unrevoked JWT); also counts the labeller's rate limit."""
+    svc = services(request)
+    claims = svc.tokens.verify(_token(creds), LABELLER)
+    revoked = await db.execute(select(RevokedToken.jti).where(RevokedToken.jti == claims.jti))
+    if revoked.first() is not None:
+        raise ApiError(401, "this session was logged out: log in again")
+    await svc.limits.labeller(claims.user_id)
+    return claims
+
+
+async def current_miner(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Claims:
+    """The miner behind a session token from /miner/session."""
+    return services(request).tokens.verify(_token(creds), MINER)
+
+
+async def api_key_miner(key: str | None = Depends(_api_key), db: AsyncSession = Depends(session)) -> int:
+    """The id of the miner owning the live X-API-KEY."""
+    if not key:
+        raise ApiError(401, "missing X-API-KEY header")
+    miner_id = await miner_for_api_key(db, key)
+    if miner_id is None:
+        raise ApiError(401, "unknown or deleted API key")
+    return miner_id

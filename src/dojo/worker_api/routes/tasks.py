@@ -1,0 +1,87 @@
+"""Tasks: created and read back by miners (X-API-KEY), listed, read and answered by labellers (JWT)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dojo.protocol import Feedback
+from dojo.worker_api.auth.tokens import Claims
+from dojo.worker_api.contexts import feedback as feedback_ctx
+from dojo.worker_api.contexts import submission, tasks
+from dojo.worker_api.deps import api_key_miner, current_labeller, services, session
+from dojo.worker_api.envelope import ApiError, ok
+from dojo.worker_api.schemas import (
+    EmptyBody,
+    Reply,
+    ResultAccepted,
+    ResultIn,
+    ResultsBody,
+    TaskCreated,
+    TaskCreateIn,
+    TaskDetail,
+    TaskPage,
+)
+
+router = APIRouter(prefix="/tasks", tags=["tasks"])
+TaskId = Path(..., min_length=1, max_length=64, description="The worker task id")
+
+
+@router.post("", response_model=Reply[TaskCreated])
+async def create(body: TaskCreateIn, request: Request, miner_id: int = Depends(api_key_miner),
+                 db: AsyncSession = Depends(session)) -> dict:
+    """Create a task for the miner's labellers."""
+    task_id = await tasks.create_task(db, miner_id, body, services(request).settings.worker.max_results)
+    return ok({"worker_task_id": task_id})
+
+
+@router.get("", response_model=Reply[TaskPage])
+async def list_(status: Literal["all", "open", "completed", "expired"] = "all",
+                answered: bool | None = Query(None, description="Only tasks you have (not) answered"),
+                sort: Literal["newest", "oldest", "expiring"] = "newest",
+                page: int = Query(1, ge=1, le=100_000), limit: int = Query(20, ge=1, le=100),
+                claims: Claims = Depends(current_labeller), db: AsyncSession = Depends(session)) -> dict:
+    """Tasks of the miners you are linked to."""
+    items, total = await tasks.list_tasks(db, claims.user_id, status=status, answered=answered, sort=sort,
+                                          page=page, limit=limit)
+    return ok({"tasks": items, "page": page, "limit": limit, "total": total})
+
+
+@router.get("/{task_id}", response_model=Reply[TaskDetail])
+async def fetch(task_id: str = TaskId, claims: Claims = Depends(current_labeller),
+                db: AsyncSession = Depends(session)) -> dict:
+    """One task in full, with your answer and grade if any."""
+    return ok(await tasks.task_for_labeller(db, claims.user_id, task_id))
+
+
+@router.put("/{task_id}/result", response_model=Reply[ResultAccepted])
+async def submit(body: ResultIn, request: Request, task_id: str = TaskId,
+                 claims: Claims = Depends(current_labeller), db: AsyncSession = Depends(session)) -> dict:
+    """Answer a task: one value per completion id."""
+    metrics = services(request).metrics
+    try:
+        accepted = await submission.submit_result(db, claims.user_id, task_id, body.scores)
+    except ApiError as exc:
+        metrics.submissions.labels(f"rejected_{exc.status}").inc()
+        raise
+    metrics.submissions.labels("accepted").inc()
+    return ok({"task_id": accepted.task_id, "result_count": accepted.result_count,
+               "submitted_at": accepted.submitted_at})
+
+
+@router.get("/{task_id}/results", response_model=Reply[ResultsBody])
+async def results(task_id: str = TaskId, miner_id: int = Depends(api_key_miner),
+                  db: AsyncSession = Depends(session)) -> dict:
+    """Every accepted result of your task (owning miner's API key only)."""
+    found = await tasks.results_for_miner(db, miner_id, task_id)
+    return ok({"results": [r.model_dump(mode="json") for r in found]})
+
+
+@router.post("/{task_id}/feedback", response_model=Reply[EmptyBody])
+async def feedback(body: Feedback, task_id: str = TaskId, miner_id: int = Depends(api_key_miner),
+                   db: AsyncSession = Depends(session)) -> dict:
+    """The validator's score and ground truth for your task, turned into labeller grades."""
+    await feedback_ctx.apply_feedback(db, miner_id, task_id, body)
+    return ok({})

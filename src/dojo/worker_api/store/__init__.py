@@ -1,0 +1,1 @@
+"""Persistence of the worker API: models, engine and migrations."""

@@ -1,0 +1,112 @@
+"""Engine, sessions and migrations of the worker API store.
+
+SQLite (``sqlite:///file``, WAL) is the default; PostgreSQL when the URL names one. Requests use
+the async drivers (aiosqlite, asyncpg); Alembic migrations run once at start with the sync
+drivers (sqlite3, psycopg 3) in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from dojo.errors import DojoError
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+_PG_DRIVERS = {"postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2", "postgresql+asyncpg",
+               "postgresql+psycopg_async"}
+_SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite", "sqlite+aiosqlite"}
+
+
+def _parse(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises ArgumentError and friends
+        raise DojoError(f"invalid worker database URL {url!r}: {exc}") from exc
+    if parsed.drivername == "postgres":
+        parsed = parsed.set(drivername="postgresql")
+    if parsed.drivername not in _PG_DRIVERS | _SQLITE_DRIVERS:
+        raise DojoError(f"unsupported worker database URL {url!r}: expected sqlite:///FILE or postgresql+psycopg://…")
+    return parsed
+
+
+def is_sqlite(url: str) -> bool:
+    """True when ``url`` names a SQLite database."""
+    return _parse(url).drivername.startswith("sqlite")
+
+
+def async_url(url: str) -> URL:
+    """The URL with its async driver: aiosqlite for SQLite, asyncpg for PostgreSQL."""
+    parsed = _parse(url)
+    return parsed.set(drivername="sqlite+aiosqlite" if is_sqlite(url) else "postgresql+asyncpg")
+
+
+def sync_url(url: str) -> URL:
+    """The URL with its sync driver (for Alembic): sqlite3 or psycopg 3."""
+    parsed = _parse(url)
+    return parsed.set(drivername="sqlite" if is_sqlite(url) else "postgresql+psycopg")
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    database = _parse(url).database
+    if database and database != ":memory:":
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
+    """An async engine for ``url`` (SQLite gets WAL, a busy timeout and foreign keys)."""
+    if is_sqlite(url):
+        _ensure_sqlite_dir(url)
+        engine = create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size,
+                                     connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """The one way to get a session: ``async with sessions() as s``."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def _alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["sqlalchemy_url"] = sync_url(url)
+    return cfg
+
+
+def migrate_sync(url: str) -> None:
+    """Bring the schema at ``url`` to the newest revision (Alembic ``upgrade head``)."""
+    from alembic import command
+
+    if is_sqlite(url):
+        _ensure_sqlite_dir(url)
+    try:
+        command.upgrade(_alembic_config(url), "head")
+    except DojoError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an unreachable database is a user-facing failure
+        raise DojoError(f"cannot migrate the worker database at {sync_url(url).render_as_string()}: {exc}") from exc
+
+
+async def migrate(url: str) -> None:
+    """Run :func:`migrate_sync` off the event loop."""
+    await asyncio.to_thread(migrate_sync, url)

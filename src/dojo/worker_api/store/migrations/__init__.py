@@ -1,0 +1,1 @@
+"""Alembic migrations of the worker API store (shipped in the package, applied on start)."""
