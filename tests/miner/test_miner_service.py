@@ -59,7 +59,8 @@ async def test_miner_publishes_serves_and_stops_cleanly_on_sigterm(setup):
                             timeout=30, what="address on the chain")
         assert (neuron.ip, neuron.port) == ("127.0.0.1", port)
         # Published only once listening: the address answers at once.
-        assert httpx.get(f"{neuron.address}/health", timeout=5).json()["hotkey"] == hotkey
+        async with httpx.AsyncClient(timeout=5) as plain:
+            assert (await plain.get(f"{neuron.address}/health")).json()["hotkey"] == hotkey
         async with SignedClient(setup["validator"], timeout=10) as client:
             hb = await client.post(neuron.address, hotkey, "/v1/heartbeat", {}, HeartbeatReply)
             accepted = await client.post(neuron.address, hotkey, "/v1/tasks", make_task(), TaskAccepted)
