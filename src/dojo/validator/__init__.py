@@ -1,0 +1,1 @@
+"""The validator: generates tasks, dispatches per-miner copies, collects, scores and sets weights."""

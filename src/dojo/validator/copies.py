@@ -1,0 +1,85 @@
+"""Each miner's own copy of a task: shuffled, fresh ids, obfuscated, no model names, no ground truth.
+
+Randomness comes from the OS CSPRNG in production. With a seed (tests, reproducible local
+networks) it comes from a generator keyed by ``(seed, task, miner)``, so the same copy is built
+again after a restart and no two miners share an order or ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from dojo import protocol
+from dojo.validator.store.records import MinerTarget, NewAssignment, NewTask
+
+Obfuscator = Callable[[str, int], str]
+
+
+def default_obfuscator() -> Obfuscator:
+    """The real obfuscation (imported lazily: it loads a JavaScript toolchain)."""
+    from dojo.obfuscation import obfuscate_html
+
+    return obfuscate_html
+
+
+def copy_rng(seed: int | None, task_id: str, hotkey: str) -> random.Random:
+    """The random source for one copy: CSPRNG without a seed, a keyed generator with one."""
+    if seed is None:
+        return random.SystemRandom()
+    digest = hashlib.sha256(f"dojo-copy|{seed}|{task_id}|{hotkey}".encode()).digest()
+    return random.Random(int.from_bytes(digest, "big"))
+
+
+def _uuid(rng: random.Random) -> uuid.UUID:
+    return uuid.UUID(int=rng.getrandbits(128), version=4)
+
+
+@dataclass(frozen=True)
+class CopyPlan:
+    """A built copy: the wire payload (without ``expire_at``) and the id mapping back."""
+
+    miner_task_id: str
+    completion_map: dict[str, str]
+    payload: dict[str, Any]
+
+
+def build_copy(task: NewTask, hotkey: str, rng: random.Random, obfuscate: Obfuscator | None) -> CopyPlan:
+    """One miner's copy of ``task``; the result passes :class:`dojo.protocol.Task` validation."""
+    order = list(range(len(task.responses)))
+    rng.shuffle(order)
+    miner_task_id = str(_uuid(rng))
+    responses, mapping = [], {}
+    for i in order:
+        original = task.responses[i]
+        cid = str(_uuid(rng))
+        mapping[cid] = str(original["completion_id"])
+        seed = rng.getrandbits(63)
+        content = obfuscate(original["content"], seed) if obfuscate else original["content"]
+        # only the id and the content travel: the model name and the ladder step stay here
+        responses.append({"completion_id": cid, "content": content})
+    payload = {"task_id": miner_task_id, "prompt": task.prompt, "responses": responses, "criteria": task.criteria}
+    return CopyPlan(miner_task_id=miner_task_id, completion_map=mapping, payload=payload)
+
+
+def wire_task(payload: dict[str, Any], expire_at: datetime) -> protocol.Task:
+    """The validated wire model of a stored copy with its deadline."""
+    return protocol.Task.model_validate({**payload, "expire_at": expire_at})
+
+
+def plan_round(tasks: list[NewTask], miners: list[MinerTarget], seed: int | None, expire_at: datetime,
+               obfuscate: Obfuscator | None) -> list[NewAssignment]:
+    """Every miner's copy of every task (CPU work: call it in a thread)."""
+    out: list[NewAssignment] = []
+    for task in tasks:
+        for miner in miners:
+            plan = build_copy(task, miner.hotkey, copy_rng(seed, task.id, miner.hotkey), obfuscate)
+            wire_task(plan.payload, expire_at)  # fail here, not at the miner, if a copy is malformed
+            out.append(NewAssignment(task_id=task.id, miner=miner, miner_task_id=plan.miner_task_id,
+                                     completion_map=plan.completion_map, payload=plan.payload, expire_at=expire_at))
+    return out

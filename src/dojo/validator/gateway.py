@@ -1,0 +1,81 @@
+"""How the validator talks to many miners at once: the ``MinerGateway`` protocol and its signed HTTP form.
+
+Every method returns one outcome per item, a reply or an exception, never raising for a single
+miner's failure: a miner that is down, slow or answers garbage must not stop the round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Protocol
+
+from dojo import protocol
+from dojo.validator.store.records import MinerTarget
+
+if TYPE_CHECKING:
+    from dojo.transport.client import SignedClient
+
+
+class MinerGateway(Protocol):
+    """The validator's I/O edge towards miners (real: signed HTTP; tests: fakes)."""
+
+    async def heartbeat(self, miners: list[MinerTarget]) -> dict[str, protocol.HeartbeatReply | Exception]:
+        """Ask each miner whether it is up; keyed by hotkey."""
+        ...
+
+    async def send_tasks(self, jobs: list[tuple[MinerTarget, protocol.Task]]) -> dict[str, protocol.TaskAccepted | Exception]:
+        """Deliver copies; keyed by the copy's task id."""
+        ...
+
+    async def fetch_results(self, jobs: list[tuple[MinerTarget, str]]) -> dict[str, protocol.ResultsReply | Exception]:
+        """Read results of copies ``(miner, miner task id)``; keyed by the copy's task id."""
+        ...
+
+    async def send_feedback(
+        self, jobs: list[tuple[MinerTarget, str, protocol.Feedback]]
+    ) -> dict[str, protocol.Empty | Exception]:
+        """Deliver feedback on copies; keyed by the copy's task id."""
+        ...
+
+
+class SignedGateway:
+    """The real gateway: ``btauth/1``-signed JSON over the transport's pooled client."""
+
+    def __init__(self, client: SignedClient) -> None:
+        self.client = client
+
+    @staticmethod
+    def _target(m: MinerTarget):  # type: ignore[no-untyped-def]
+        from dojo.transport.client import Target
+
+        return Target(hotkey=m.hotkey, address=m.address, uid=m.uid)
+
+    async def heartbeat(self, miners: list[MinerTarget]) -> dict[str, protocol.HeartbeatReply | Exception]:
+        if not miners:
+            return {}
+        return dict(await self.client.fan_out([self._target(m) for m in miners], "/v1/heartbeat", {},
+                                              protocol.HeartbeatReply))
+
+    async def _each(self, calls: list[tuple[str, MinerTarget, str, object, type]]) -> dict[str, object]:
+        async def one(m: MinerTarget, path: str, body: object, model: type) -> object:
+            try:
+                return await self.client.post(m.address, m.hotkey, path, body, model)  # type: ignore[arg-type]
+            except Exception as exc:  # noqa: BLE001 - one miner's failure is its outcome, not ours
+                return exc
+
+        outs = await asyncio.gather(*(one(m, path, body, model) for _, m, path, body, model in calls))
+        return {key: out for (key, *_), out in zip(calls, outs, strict=True)}
+
+    async def send_tasks(self, jobs: list[tuple[MinerTarget, protocol.Task]]) -> dict[str, protocol.TaskAccepted | Exception]:
+        calls = [(str(t.task_id), m, "/v1/tasks", t, protocol.TaskAccepted) for m, t in jobs]
+        return await self._each(calls)  # type: ignore[return-value]
+
+    async def fetch_results(self, jobs: list[tuple[MinerTarget, str]]) -> dict[str, protocol.ResultsReply | Exception]:
+        calls = [(tid, m, f"/v1/tasks/{tid}/results", {}, protocol.ResultsReply) for m, tid in jobs]
+        return await self._each(calls)  # type: ignore[return-value]
+
+    async def send_feedback(
+        self, jobs: list[tuple[MinerTarget, str, protocol.Feedback]]
+    ) -> dict[str, protocol.Empty | Exception]:
+        calls = [(tid, m, f"/v1/tasks/{tid}/feedback", fb, protocol.Empty) for m, tid, fb in jobs]
+        return await self._each(calls)  # type: ignore[return-value]

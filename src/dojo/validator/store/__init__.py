@@ -1,0 +1,1 @@
+"""The validator store: SQLAlchemy models, Alembic migrations and the transactional steps."""

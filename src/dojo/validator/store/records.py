@@ -1,0 +1,136 @@
+"""Plain records passed between the validator's steps and its store (no ORM objects leak out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class MinerTarget:
+    """A miner to talk to: its uid, hotkey and published address."""
+
+    uid: int
+    hotkey: str
+    address: str
+
+
+@dataclass(frozen=True)
+class NewTask:
+    """A task about to enter the store (from the synthetic source or an external request)."""
+
+    id: str
+    prompt: str
+    criteria: dict[str, Any]
+    responses: list[dict[str, Any]]  # [{completion_id, content, model}]
+    ground_truth: dict[str, int] | None
+    source: str = "synthetic"
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class NewAssignment:
+    """One miner's copy of a task, planned before it is sent."""
+
+    task_id: str
+    miner: MinerTarget
+    miner_task_id: str
+    completion_map: dict[str, str]  # miner completion id -> original completion id
+    payload: dict[str, Any]  # protocol.Task JSON without expire_at
+    expire_at: datetime
+
+
+@dataclass(frozen=True)
+class AssignmentView:
+    """What a step needs to know of one assignment."""
+
+    id: int
+    task_id: str
+    miner: MinerTarget
+    miner_task_id: str
+    completion_map: dict[str, str]
+    payload: dict[str, Any]
+    expire_at: datetime
+    state: str
+    criteria: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LabelRow:
+    """One labeller's value for one completion (original id)."""
+
+    labeller_id: str
+    completion_id: str
+    value: float
+    submitted_at: datetime
+
+
+@dataclass(frozen=True)
+class CollectOutcome:
+    """What reading one assignment's results gave: rows to keep, or why there are none."""
+
+    rows: list[LabelRow]
+    fingerprint: int | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ScoredAssignment:
+    """An assignment as the scoring step sees it."""
+
+    id: int
+    task_id: str
+    uid: int
+    hotkey: str
+    state: str
+    fingerprint: int | None
+    rows: list[LabelRow]
+
+
+@dataclass(frozen=True)
+class TaskForScoring:
+    """A task as the scoring step sees it."""
+
+    id: str
+    state: str
+    source: str
+    criteria: dict[str, Any]
+    completion_ids: list[str]  # original order
+    ground_truth: dict[str, int] | None
+    external_id: str | None
+
+
+@dataclass(frozen=True)
+class RoundForScoring:
+    """Everything needed to score one round, plus the running scores before it."""
+
+    round_id: int
+    tasks: list[TaskForScoring]
+    assignments: list[ScoredAssignment]
+    running: dict[tuple[int, str], float]
+
+
+@dataclass(frozen=True)
+class RoundScores:
+    """The outcome of scoring a round, written in one transaction."""
+
+    round_id: int
+    task_scores: list[tuple[str, int, str, float]]  # (task_id, uid, hotkey, score)
+    labeller_grades: dict[int, dict[str, float]]  # assignment id -> {labeller_id: grade}
+    running: dict[tuple[int, str], float]
+    dropped: list[tuple[int, str]]  # (uid, old hotkey) rows replaced by a new hotkey
+    external_results: dict[str, dict[str, Any]]  # external request id -> result JSON
+
+
+@dataclass(frozen=True)
+class FeedbackJob:
+    """One feedback message to deliver."""
+
+    assignment_id: int
+    task_id: str
+    miner: MinerTarget
+    miner_task_id: str
+    score: float
+    ground_truth: dict[str, int]  # in the miner's completion ids
+    per_labeller: dict[str, float]
