@@ -31,11 +31,21 @@ from typing import Any
 
 from dojo.synthetic.ladder import LADDER, Degradation, plan
 from dojo.synthetic.models import SyntheticResponse, SyntheticTask
+from dojo.synthetic.procedural.arcade import ArcadeGame
 from dojo.synthetic.procedural.automaton import CellularAutomaton
 from dojo.synthetic.procedural.base import Action, Build, Family, Feature
+from dojo.synthetic.procedural.chart import DataChart
+from dojo.synthetic.procedural.drawing import DrawingTool
+from dojo.synthetic.procedural.orbit import OrbitSimulation
+from dojo.synthetic.procedural.particles import ParticleSystem
 from dojo.synthetic.procedural.physics import PhysicsSandbox
+from dojo.synthetic.procedural.sorting import SortingVisualiser
 
-FAMILIES: dict[str, Family] = {f.name: f for f in (PhysicsSandbox(), CellularAutomaton())}
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in (PhysicsSandbox(), ParticleSystem(), OrbitSimulation(), SortingVisualiser(), ArcadeGame(), DrawingTool(),
+              CellularAutomaton(), DataChart())
+}
 
 __all__ = ["FAMILIES", "Action", "Build", "Family", "Feature", "actions_for", "build_for", "generate_task",
            "render_variant"]
@@ -101,7 +111,8 @@ def generate_task(seed: int, n_responses: int = 4) -> SyntheticTask:
         metadata={
             "generator": "procedural", "family": family.name, "seed": seed, "params": params,
             "requested": [f.key for f in requested], "ladder": ladder, "model": model,
-            "actions": [_action_dict(f.action) for f in requested if f.action is not None],
+            "actions": [_action_dict(a) for a in family.core_actions(params)]
+            + [_action_dict(f.action) for f in requested if f.action is not None],
             "tokens": {"prompt": 0, "completion": 0}, "cost_usd": 0.0,
         },
     )

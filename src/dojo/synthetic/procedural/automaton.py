@@ -6,7 +6,20 @@ import random
 from typing import Any
 
 from dojo.synthetic.procedural.base import Action, Build, Family, Feature
-from dojo.synthetic.procedural.page import LOOP, RNG, button, document, js, key_cases, keys, on, palette, readout, when
+from dojo.synthetic.procedural.page import (
+    LOOP,
+    RNG,
+    button,
+    document,
+    js,
+    key_cases,
+    keys,
+    on,
+    palette,
+    readout,
+    slider,
+    when,
+)
 
 RULES = {
     "Conway's Game of Life": ([3], [2, 3]),
@@ -36,7 +49,8 @@ class CellularAutomaton(Family):
         s = "".join(map(str, p["survive"]))
         return (f"a cellular automaton running {p['rule']} (rule B{b}/S{s}) on a {p['cols']}×{p['rows']} grid of "
                 f"{p['cell']} px cells, about {round(p['density'] * 100)}% alive at the start, live cells drawn "
-                f"in {p['palette']['accent']}")
+                f"in {p['palette']['accent']}; a Play button runs the rule at {p['speed']} generations per second and "
+                "pauses it when pressed again")
 
     def features(self, p: dict[str, Any]) -> list[Feature]:
         k = p["random_key"].upper()
@@ -47,8 +61,8 @@ class CellularAutomaton(Family):
             Feature("gridlines", "Faint grid lines separate the cells."),
             Feature("step", "A Step button advances exactly one generation.",
                     Action("press Step", "#dojo-step", "click")),
-            Feature("play", f"A Play button runs the rule at {p['speed']} generations per second; pressed again "
-                            "it pauses.", Action("press Play", "#dojo-play", "click", timed=True)),
+            Feature("speed", f"A slider sets the speed between 1 and {p['speed'] * 2} generations per second.",
+                    Action("set the speed slider to 1", "#dojo-speed", "fill", "1")),
             Feature("toggle", "Clicking a cell toggles it between alive and dead.",
                     Action("click a cell", "#dojo-canvas", "click-at", f"{p['cell'] * 2 + 1},{p['cell'] * 2 + 1}")),
             Feature("clear", "A Clear button kills every cell and resets the generation to 0.",
@@ -56,6 +70,9 @@ class CellularAutomaton(Family):
             Feature("randomize", f"Pressing the {k} key fills the grid at random again and resets the generation.",
                     Action(f"press {k}", "body", "press", p["random_key"])),
         ]
+
+    def core_actions(self, p: dict[str, Any]) -> list[Action]:
+        return [Action("press Play", "#dojo-play", "click", timed=True)]
 
     def extras(self, p: dict[str, Any]) -> list[Feature]:
         return [Feature("age", "Cells change colour as they age."),
@@ -66,8 +83,8 @@ class CellularAutomaton(Family):
         cols, rows = p["cols"], p["rows"]
         neighbours = ("const xx = (x + dx + C) % C, yy = (y + dy + R) % R;" if build.has("wrap") else
                       "const xx = x + dx, yy = y + dy; if (xx < 0 || yy < 0 || xx >= C || yy >= R) continue;")
-        body = f"""<div class="bar">{button(build, 'step', 'dojo-step', 'Step')}{button(build, 'play', 'dojo-play', 'Play')}
-{button(build, 'clear', 'dojo-clear', 'Clear')}{readout(build, 'generation', 'dojo-gen')}{readout(build, 'population', 'dojo-pop')}</div>
+        body = f"""<div class="bar">{button(build, 'step', 'dojo-step', 'Step')}<button id="dojo-play" type="button">Play</button>
+{button(build, 'clear', 'dojo-clear', 'Clear')}{slider(build, 'speed', 'dojo-speed', 'Speed', 1, p['speed'] * 2, 1, p['speed'])}{readout(build, 'generation', 'dojo-gen')}{readout(build, 'population', 'dojo-pop')}</div>
 <canvas id="dojo-canvas" width="{cols * c}" height="{rows * c}"></canvas>"""
         script = RNG + f"""
 const C = {cols}, R = {rows}, CELL = {c};
@@ -75,7 +92,7 @@ const BORN = {js(p['born'])}, SURVIVE = {js(p['survive'])};
 const cv = document.getElementById("dojo-canvas");
 const ctx = cv.getContext("2d");
 const rand = makeRng({p['seed']});
-const S = {{ paused: true, generation: 0, grid: new Uint8Array(C * R), age: new Uint16Array(C * R), acc: 0, flash: 0 }};
+const S = {{ paused: true, speed: {p['speed']}, generation: 0, grid: new Uint8Array(C * R), age: new Uint16Array(C * R), acc: 0, flash: 0 }};
 function randomize() {{
   for (let i = 0; i < C * R; i++) {{ S.grid[i] = rand() < {p['density']} ? 1 : 0; S.age[i] = 0; }}
   S.generation = 0;
@@ -105,7 +122,7 @@ function tick() {{
 randomize();
 function update(dt) {{
   S.acc += dt;
-  const period = 1 / {p['speed']};
+  const period = 1 / S.speed;
   while (S.acc >= period) {{ S.acc -= period; tick(); }}
 }}
 function draw() {{
@@ -129,12 +146,15 @@ function draw() {{
 {when(build.has('population'), '  document.getElementById("dojo-pop").textContent = "Alive: " + population();')}
 }}
 {on(build, 'step', 'dojo-step', 'click', 'tick();')}
-{on(build, 'play', 'dojo-play', 'click', 'S.paused = !S.paused; S.acc = 0; ev.target.textContent = S.paused ? "Play" : "Pause";')}
+document.getElementById("dojo-play").addEventListener("click", (ev) => {{
+  S.paused = !S.paused; S.acc = 0; ev.target.textContent = S.paused ? "Play" : "Pause";
+}});
+{on(build, 'speed', 'dojo-speed', 'input', 'S.speed = Number(ev.target.value);')}
 {on(build, 'clear', 'dojo-clear', 'click', 'S.grid.fill(0); S.age.fill(0); S.generation = 0;')}
 {on(build, 'toggle', 'dojo-canvas', 'click', '''const rc = cv.getBoundingClientRect();
   const x = Math.floor((ev.clientX - rc.left) / CELL), y = Math.floor((ev.clientY - rc.top) / CELL);
   if (x >= 0 && y >= 0 && x < C && y < R) S.grid[y * C + x] ^= 1;''')}
 {key_cases(build, [('randomize', p['random_key'], 'randomize();')])}
-window.__dojoState = () => ({{ generation: S.generation, population: population(), running: !S.paused }});
+window.__dojoState = () => ({{ speed: S.speed, generation: S.generation, population: population(), running: !S.paused }});
 """ + LOOP
         return document(f"{p['rule']} automaton", pal, body, script)

@@ -71,6 +71,10 @@ class Family(ABC):
     def features(self, p: dict[str, Any]) -> list[Feature]:
         """Every feature a prompt may request, in prompt order."""
 
+    def core_actions(self, p: dict[str, Any]) -> list[Action]:
+        """User actions on controls every answer has (they are never removed or broken)."""
+        return []
+
     @abstractmethod
     def extras(self, p: dict[str, Any]) -> list[Feature]:
         """Features a prompt never requests; the ladder may add one instead of a requested one."""

@@ -96,8 +96,8 @@ def on(build: Build, key: str, elem_id: str, event: str, body: str) -> str:
 
 def key_cases(build: Build, cases: list[tuple[str, str, str]]) -> str:
     """One ``keydown`` listener with a branch per ``(feature, key, body)`` that is present and works."""
-    branches = [f"if (ev.key === {js(k)} || ev.key === {js(k.upper())}) {{ {body} }}"
-                for feat, k, body in cases if build.works(feat)]
+    branches = [f"if ({' || '.join(f'ev.key === {js(v)}' for v in dict.fromkeys([k, k.upper() if len(k) == 1 else k]))}) "
+                f"{{ {body} }}" for feat, k, body in cases if build.works(feat)]
     if not branches:
         return ""
     return "document.addEventListener('keydown', (ev) => {\n  " + "\n  else ".join(branches) + "\n});\n"
