@@ -12,10 +12,11 @@ import ipaddress
 import logging
 import signal
 import socket
+import threading
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
-from dojo.chain.base import NotRegistered
+from dojo.chain.base import Neuron, NotRegistered
 from dojo.config import Settings
 from dojo.errors import DojoError
 from dojo.logs import log
@@ -46,8 +47,8 @@ def published_ip(settings: Settings) -> str:
     return str(addr)
 
 
-def check_registered(chain: Chain, wallet: Wallet, settings: Settings) -> int:
-    """The wallet hotkey's uid; ``NotRegistered`` with a hint when it has none."""
+def check_registered(chain: Chain, wallet: Wallet, settings: Settings) -> Neuron:
+    """The wallet hotkey's neuron; ``NotRegistered`` with a hint when it has none."""
     hotkey = wallet.hotkey.ss58_address
     neuron = chain.metagraph().by_hotkey(hotkey)
     if neuron is None:
@@ -56,7 +57,7 @@ def check_registered(chain: Chain, wallet: Wallet, settings: Settings) -> int:
             f"subnet {settings.chain.netuid} of the {settings.chain.network!r} chain: register it first"
             + (" (`dojo chain register`)" if settings.chain.network == "local" else "")
         )
-    return neuron.uid
+    return neuron
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -77,6 +78,9 @@ def listen(host: str, port: int) -> socket.socket:
 @contextmanager
 def _quiet_signals() -> Iterator[None]:
     """Python-level SIGTERM/SIGINT handlers, so the signal uvicorn re-raises after its graceful stop is harmless."""
+    if threading.current_thread() is not threading.main_thread():  # signals reach only the main thread
+        yield
+        return
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
 
     def note(sig: int, _frame: Any) -> None:
@@ -91,8 +95,17 @@ def _quiet_signals() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-async def serve_miner(settings: Settings, *, chain: Chain | None = None, wallet: Wallet | None = None) -> None:
-    """Run the miner until SIGTERM/SIGINT; raise ``DojoError``/``ChainError`` on a startup problem."""
+async def serve_miner(
+    settings: Settings,
+    *,
+    chain: Chain | None = None,
+    wallet: Wallet | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run the miner until SIGTERM/SIGINT (or ``stop`` is set); raise ``DojoError``/``ChainError`` on a startup problem.
+
+    ``chain`` and ``wallet`` replace the ones the settings name (tests, embedding).
+    """
     import uvicorn
 
     from dojo.chain import open_chain
@@ -107,9 +120,10 @@ async def serve_miner(settings: Settings, *, chain: Chain | None = None, wallet:
         )
     ip = published_ip(settings)
     wallet = wallet or load_wallet(settings.wallet.name, settings.wallet.hotkey, settings.wallet.path)
+    own_chain = chain is None
     chain = chain or open_chain(settings)
     hotkey = wallet.hotkey.ss58_address
-    uid = await asyncio.to_thread(check_registered, chain, wallet, settings)
+    neuron = await asyncio.to_thread(check_registered, chain, wallet, settings)
     sock = listen(m.host, m.port)
     port = sock.getsockname()[1]
     worker = WorkerApiClient(m.worker_api_url, m.api_key, timeout=m.worker_api_timeout_s,
@@ -126,20 +140,28 @@ async def serve_miner(settings: Settings, *, chain: Chain | None = None, wallet:
             if serving.done():
                 await serving
                 raise DojoError(f"the miner's HTTP server stopped while starting on {m.host}:{port}")
-            try:
-                await asyncio.to_thread(chain.publish_address, wallet, ip, port)
-            except BaseException:
+            if (neuron.ip, neuron.port) == (ip, port):  # already on the chain: spare a transaction (and its limit)
+                log(logger, "miner.address_unchanged", hotkey=hotkey, uid=neuron.uid, ip=ip, port=port)
+            else:
+                try:
+                    await asyncio.to_thread(chain.publish_address, wallet, ip, port)
+                except BaseException:
+                    server.should_exit = True
+                    with suppress(Exception):
+                        await serving
+                    raise
+            log(logger, "miner.published", hotkey=hotkey, uid=neuron.uid, ip=ip, port=port,
+                network=settings.chain.network, netuid=settings.chain.netuid)
+            if stop is not None:
+                stopper = asyncio.create_task(stop.wait())
+                await asyncio.wait({serving, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                stopper.cancel()
                 server.should_exit = True
-                with suppress(Exception):
-                    await serving
-                raise
-            log(logger, "miner.published", hotkey=hotkey, uid=uid, ip=ip, port=port, network=settings.chain.network,
-                netuid=settings.chain.netuid)
             await serving
     finally:
         sock.close()
         await worker.aclose()
-        close = getattr(chain, "close", None)
+        close = getattr(chain, "close", None) if own_chain else None
         if close is not None:
             with suppress(Exception):
                 close()
