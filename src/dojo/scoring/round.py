@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from dojo.scoring.spearman import FloatArray, agreement, has_spread, rank_last, spearman_last
+from dojo.scoring.spearman import FloatArray, agreement, has_spread, pearson_last, rank_last, spearman_last
 
 GT_WEIGHT = 0.8
 MIN_CONSENSUS = 3
@@ -97,26 +97,25 @@ def miner_vectors(values: ArrayLike, valid: NDArray[np.bool_]) -> tuple[FloatArr
     return mean, usable
 
 
-def _gt_agreement(vectors: FloatArray, ground_truth: FloatArray, valid: NDArray[np.bool_]) -> FloatArray:
-    """Ground-truth agreement ``[M, T]``: 0 for a constant vector, NaN without a result or truth."""
-    truth = np.where(valid, -ground_truth, np.nan)
-    rho = spearman_last(vectors, truth[None])
-    score = agreement(rho)
-    constant = ~has_spread(vectors) & ~np.isnan(vectors).all(axis=-1)
+def _gt_agreement(ranks: FloatArray, constant: NDArray[np.bool_], truth: FloatArray) -> FloatArray:
+    """Ground-truth agreement ``[M, T]`` from the miners' rank vectors and the truth ``[T, C]``
+    (-rank, NaN padding): 0 for a constant vector, NaN without a result."""
+    score = agreement(pearson_last(ranks, rank_last(truth)[None]))
     return np.where(constant, 0.0, score)
 
 
-def _consensus(vectors: FloatArray, has_result: NDArray[np.bool_], min_consensus: int) -> FloatArray:
+def _consensus(
+    ranks: FloatArray, constant: NDArray[np.bool_], has_result: NDArray[np.bool_], min_consensus: int
+) -> FloatArray:
     """Leave-one-out consensus agreement ``[M, T]`` over rank vectors; NaN where there is no signal."""
     n = has_result.sum(axis=0)  # [T]
-    contrib = np.where(has_result[..., None], rank_last(vectors), 0.0)
-    total = contrib.sum(axis=0)  # [T, C], NaN in padded slots comes from vectors only via has_result
+    contrib = np.where(has_result[..., None], ranks, 0.0)
+    total = contrib.sum(axis=0)  # [T, C]; NaN in padded slots
     with np.errstate(invalid="ignore", divide="ignore"):
         others = (total[None] - contrib) / (n[None, :, None] - 1)
-    others = np.where(has_result[..., None] & ~np.isnan(vectors), others, np.nan)
+    others = np.where(has_result[..., None] & ~np.isnan(ranks), others, np.nan)
     signal = has_result & (n >= min_consensus)[None] & has_spread(others)
-    score = agreement(spearman_last(vectors, others))
-    constant = ~has_spread(vectors)
+    score = agreement(pearson_last(ranks, rank_last(others)))
     return np.where(signal, np.where(constant, 0.0, score), np.nan)
 
 
@@ -148,8 +147,11 @@ def score_round_detail(
 
     truth_rows = np.where(valid, gt, np.nan)
     synthetic = has_spread(truth_rows)  # [T]: a truth with an order to agree with
-    gt_score = np.where(synthetic[None] & has_result, _gt_agreement(vectors, gt, valid), np.nan)
-    cons = _consensus(vectors, has_result, min_consensus)
+    ranks = rank_last(vectors)  # ranked once, used by both signals
+    constant = has_result & ~has_spread(vectors)
+    gt_score = _gt_agreement(ranks, constant, np.where(valid, -gt, np.nan))
+    gt_score = np.where(synthetic[None] & has_result, gt_score, np.nan)
+    cons = _consensus(ranks, constant, has_result, min_consensus)
 
     mixed = np.where(np.isnan(cons), gt_score, gt_weight * gt_score + (1.0 - gt_weight) * cons)
     task = np.where(synthetic[None], mixed, cons)
