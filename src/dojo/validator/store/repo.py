@@ -158,6 +158,10 @@ class ValidatorStore(Database):
             task.deadline_at = max(a.expire_at for a in delivered)
         else:
             advance_task(task, TaskState.expired)
+            if task.external_id is not None:  # nobody took it: the requester may submit again
+                req = s.get(ExternalRequest, task.external_id)
+                if req is not None:
+                    req.state, req.updated_at = "failed", utcnow()
 
     # ---- collect -------------------------------------------------------------------------
 
