@@ -183,6 +183,10 @@ class ValidatorSettings(BaseSettings):
     external_api_host: str = "127.0.0.1"
     external_api_port: int = 1888
     external_api_token: str | None = None
+    task_source: str = "api"  # api (the synthetic API) | procedural (in-process generator)
+    seed: int | None = None  # makes task choice, shuffles and ids reproducible (tests, local networks)
+    max_labellers: int = 3  # labeller answers kept per miner and task
+    feedback_attempts: int = 3
 
 
 class SyntheticSettings(BaseSettings):
