@@ -11,7 +11,7 @@ from scoring_reference import reference_round
 
 from dojo.scoring import duplicate_guard, ranks_to_scores, score_round, spearman_last, to_weights, update_running
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite
