@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from miner_helpers import make_task, raw_post
@@ -184,3 +185,31 @@ async def test_restart_keeps_the_task_mapping(start_miner, worker_api, keys, wor
     assert got.results == [result]
     assert again.worker_task_id == accepted.worker_task_id
     assert len(worker_state.tasks) == 1
+
+
+async def test_concurrent_repeats_of_one_task_create_one_worker_task(miner, keys, worker_state):
+    task = make_task()
+    async with SignedClient(keys.validator, timeout=15) as client:
+        replies = await asyncio.gather(
+            *(client.post(miner.url, miner.hotkey, "/v1/tasks", task, TaskAccepted) for _ in range(12))
+        )
+    assert len({r.worker_task_id for r in replies}) == 1
+    assert list(worker_state.tasks) == [replies[0].worker_task_id]
+
+
+def test_task_map_keeps_links_across_reopen_and_prunes_old_ones(tmp_path):
+    from dojo.miner.store import TaskMap
+
+    path = tmp_path / "miner.db"
+    store = TaskMap(path)
+    now = datetime.now(timezone.utc)
+    store.put_sync("v1", "t-old", "w-old", (now - timedelta(days=30)).isoformat())
+    first = store.put_sync("v1", "t-new", "w-new", (now + timedelta(hours=1)).isoformat())
+    assert store.put_sync("v1", "t-new", "w-other", now.isoformat()) == first  # first writer wins
+    store.close()
+    store = TaskMap(path)
+    assert store.get_sync("v1", "t-new").worker_task_id == "w-new"
+    assert store.get_sync("v2", "t-new") is None
+    assert store.prune_sync(now - timedelta(days=7)) == 1
+    assert store.get_sync("v1", "t-old") is None and store.count_sync() == 1
+    store.close()

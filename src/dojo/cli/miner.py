@@ -9,13 +9,13 @@ import typer
 
 
 def miner(
-    host: Optional[str] = typer.Option(None, help="Address to listen on [env DOJO_MINER_HOST, default 127.0.0.1]."),
-    port: Optional[int] = typer.Option(None, help="Port to listen on [env DOJO_MINER_PORT, default 8091]."),
+    host: Optional[str] = typer.Option(None, help="Address to listen on (env DOJO_MINER_HOST, default 127.0.0.1)."),
+    port: Optional[int] = typer.Option(None, help="Port to listen on (env DOJO_MINER_PORT, default 8091)."),
     external_ip: Optional[str] = typer.Option(
-        None, "--external-ip", help="IP published on the chain [env DOJO_MINER_EXTERNAL_IP, default: --host]."
+        None, "--external-ip", help="IP published on the chain (env DOJO_MINER_EXTERNAL_IP, default: --host)."
     ),
     worker_api_url: Optional[str] = typer.Option(
-        None, "--worker-api-url", help="The worker API [env DOJO_MINER_WORKER_API_URL, default http://127.0.0.1:8080]."
+        None, "--worker-api-url", help="The worker API (env DOJO_MINER_WORKER_API_URL, default http://127.0.0.1:8080)."
     ),
     api_key: Optional[str] = typer.Option(
         None, "--api-key", help="Worker API key (prefer env DOJO_MINER_API_KEY: flags show in `ps`)."
@@ -23,10 +23,10 @@ def miner(
     wallet_name: Optional[str] = typer.Option(None, "--wallet.name", "--wallet-name", help="Coldkey name."),
     wallet_hotkey: Optional[str] = typer.Option(None, "--wallet.hotkey", "--wallet-hotkey", help="Hotkey name."),
     wallet_path: Optional[Path] = typer.Option(None, "--wallet.path", "--wallet-path", help="Wallets directory."),
-    network: Optional[str] = typer.Option(None, "--network", help="local, finney, test or ws://… [env DOJO_CHAIN_NETWORK]."),
-    netuid: Optional[int] = typer.Option(None, "--netuid", help="Subnet uid [env DOJO_CHAIN_NETUID]."),
-    profile: Optional[str] = typer.Option(None, "--profile", help="Timing profile: prod or fast [env DOJO_PROFILE]."),
-    home: Optional[Path] = typer.Option(None, "--home", help="Data directory [env DOJO_HOME, default ~/.dojo]."),
+    network: Optional[str] = typer.Option(None, "--network", help="local, finney, test or ws://… (env DOJO_CHAIN_NETWORK)."),
+    netuid: Optional[int] = typer.Option(None, "--netuid", help="Subnet uid (env DOJO_CHAIN_NETUID)."),
+    profile: Optional[str] = typer.Option(None, "--profile", help="Timing profile: prod or fast (env DOJO_PROFILE)."),
+    home: Optional[Path] = typer.Option(None, "--home", help="Data directory (env DOJO_HOME, default ~/.dojo)."),
 ) -> None:
     """Run a miner: publish its address, take validators' tasks into the worker API, return the results."""
     from dojo.config import load_settings

@@ -12,7 +12,7 @@ import logging
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SMALL_BODY_BYTES = 64 * 1024  # heartbeat, results and feedback bodies are tiny
+KEEP_LINKS = timedelta(days=7)  # a task's link is kept this long past its deadline (late collection, feedback)
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -93,7 +94,9 @@ def create_app(settings: Settings, wallet: Wallet, chain: Chain, worker_client: 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        log(logger, "miner.started", hotkey=hotkey, netuid=chain.netuid, worker_api=worker_client.base_url)
+        pruned = await asyncio.to_thread(store.prune_sync, datetime.now(timezone.utc) - KEEP_LINKS)
+        log(logger, "miner.started", hotkey=hotkey, netuid=chain.netuid, worker_api=worker_client.base_url,
+            tasks_known=await asyncio.to_thread(store.count_sync), pruned=pruned)
         try:
             yield
         finally:
@@ -144,7 +147,8 @@ def create_app(settings: Settings, wallet: Wallet, chain: Chain, worker_client: 
             link = await store.get(caller, task_id)
             if link is None:
                 worker_task_id = await worker_client.create_task(task)
-                link = await store.put(caller, task_id, worker_task_id, _aware(task.expire_at).isoformat())
+                expire_at = _aware(task.expire_at).astimezone(timezone.utc).isoformat()
+                link = await store.put(caller, task_id, worker_task_id, expire_at)
                 log(logger, "task.accepted", task_id=task_id, validator=caller, worker_task_id=worker_task_id,
                     responses=len(task.responses))
             else:

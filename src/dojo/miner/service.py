@@ -116,7 +116,7 @@ async def serve_miner(
     m = settings.miner
     if not m.api_key:
         raise DojoError(
-            "no worker API key: set DOJO_MINER_API_KEY (or --api-key) to a key made with `dojo keys api_key generate`"
+            "no worker API key: set DOJO_MINER_API_KEY (or --api-key) to a key made with `dojo keys api-key generate`"
         )
     ip = published_ip(settings)
     wallet = wallet or load_wallet(settings.wallet.name, settings.wallet.hotkey, settings.wallet.path)

@@ -89,6 +89,12 @@ class TaskMap:
                 (_now(), validator_hotkey, task_id),
             )
 
+    def prune_sync(self, expired_before: datetime) -> int:
+        """Forget links of tasks that expired before ``expired_before`` (UTC); returns how many."""
+        cutoff = expired_before.astimezone(timezone.utc).isoformat()
+        with self._lock:
+            return int(self._db.execute("DELETE FROM task_map WHERE expire_at < ?", (cutoff,)).rowcount)
+
     def count_sync(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM task_map").fetchone()[0])

@@ -85,7 +85,7 @@ class WorkerApiClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if not api_key:
-            raise WorkerApiError("no worker API key given: set DOJO_MINER_API_KEY (see `dojo keys api_key generate`)")
+            raise WorkerApiError("no worker API key given: set DOJO_MINER_API_KEY (see `dojo keys api-key generate`)")
         if attempts < 1:
             raise ValueError("attempts must be at least 1")
         self.base_url = base_url.rstrip("/")
