@@ -203,6 +203,13 @@ class SyntheticSettings(BaseSettings):
     llm_model: str = "openai/gpt-4o-mini"
     llm_timeout_s: float = 120.0
     seed: int | None = None
+    llm_max_attempts: int = 3  # per chat call: timeouts, 429, 5xx and malformed JSON are retried with backoff
+    llm_backoff_s: float = 2.0  # first retry delay; doubles each attempt
+    llm_input_usd_per_mtok: float = 0.15  # prices for cost accounting (USD per million tokens)
+    llm_output_usd_per_mtok: float = 0.60
+    llm_temperature: float = 0.7
+    redis_key: str = "dojo:synthetic:tasks"  # the Redis list holding the buffer when DOJO_REDIS_URL is set
+    fill_workers: int = 1  # tasks generated concurrently to refill the buffer
 
 
 class Settings(BaseSettings):

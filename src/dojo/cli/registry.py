@@ -16,12 +16,14 @@ import typer
 GROUPS: list[tuple[str, str, str, str]] = [
     ("wallet", "dojo.cli.wallet", "app", "Create and list bittensor wallets."),
     ("chain", "dojo.cli.chain", "app", "The local chain: init, register, stake, metagraph, balances."),
+    ("synthetic", "dojo.cli.synthetic", "app", "Synthetic tasks: write one out to open in a browser, check documents."),
 ]
 
 # (command name, module, attribute holding a function) for single commands
 COMMANDS: list[tuple[str, str, str]] = [
     ("worker-api", "dojo.cli.worker_api", "worker_api"),
     ("miner", "dojo.cli.miner", "miner"),
+    ("synthetic-api", "dojo.cli.synthetic", "synthetic_api"),
 ]
 
 
