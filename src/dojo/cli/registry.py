@@ -16,6 +16,8 @@ import typer
 GROUPS: list[tuple[str, str, str, str]] = [
     ("wallet", "dojo.cli.wallet", "app", "Create and list bittensor wallets."),
     ("chain", "dojo.cli.chain", "app", "The local chain: init, register, stake, metagraph, balances."),
+    ("keys", "dojo.cli.keys", "app", "The miner's key shell: API keys and subscription keys on a worker API."),
+    ("dataset", "dojo.cli.dataset", "app", "Datasets from the validator store: export as jsonl, parquet or hf."),
     ("synthetic", "dojo.cli.synthetic", "app", "Synthetic tasks: write one out to open in a browser, check documents."),
 ]
 
@@ -23,6 +25,7 @@ GROUPS: list[tuple[str, str, str, str]] = [
 COMMANDS: list[tuple[str, str, str]] = [
     ("worker-api", "dojo.cli.worker_api", "worker_api"),
     ("miner", "dojo.cli.miner", "miner"),
+    ("validator", "dojo.cli.validator", "validator"),
     ("synthetic-api", "dojo.cli.synthetic", "synthetic_api"),
 ]
 
