@@ -82,6 +82,7 @@ class Engine:
         self.external = external  # an object with ``take(n) -> list[NewTask]`` (external-task queue)
         self.active: list[MinerTarget] = []
         self.weights_not_before = 0
+        self._dispatching = asyncio.Lock()  # the round loop and the settle loop both dispatch
 
     async def _db(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.to_thread(fn, *args)
@@ -136,6 +137,10 @@ class Engine:
 
     async def dispatch(self) -> int:
         """Send every planned copy (also those left by a crash); returns how many were sent."""
+        async with self._dispatching:
+            return await self._dispatch()
+
+    async def _dispatch(self) -> int:
         planned = await self._db(self.store.planned)
         if not planned:
             return 0
