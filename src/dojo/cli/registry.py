@@ -26,7 +26,6 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("worker-api", "dojo.cli.worker_api", "worker_api"),
     ("miner", "dojo.cli.miner", "miner"),
     ("validator", "dojo.cli.validator", "validator"),
-    ("validator", "dojo.cli.validator", "validator"),
     ("synthetic-api", "dojo.cli.synthetic", "synthetic_api"),
 ]
 
