@@ -29,7 +29,7 @@ from dojo.worker_api.envelope import install_error_handlers
 from dojo.worker_api.metrics import Metrics, MetricsMiddleware
 from dojo.worker_api.ratelimit import RateLimits
 from dojo.worker_api.routes import ERRORS, auth, health, keys, partners, tasks
-from dojo.worker_api.store.db import make_engine, make_sessionmaker, migrate
+from dojo.worker_api.store.db import make_engine, make_sessionmaker, migrate, migrate_sync
 
 logger = logging.getLogger("dojo.worker_api")
 UI_DIR = Path(__file__).with_name("ui")
@@ -51,7 +51,7 @@ def build_services(settings: Settings, *, metagraph: MetagraphSource | None = No
                    registered: Registered | None = None) -> Services:
     """The shared services of one app. ``metagraph``/``registered`` replace the chain check (tests)."""
     w = settings.worker
-    once = make_one_time_store(settings.redis_url)
+    once = make_one_time_store(settings.redis_url, w.redis_prefix + "once:")
     engine = make_engine(settings.worker_db_url())
     check = registered or Registry(metagraph or chain_metagraph(settings))
     return Services(
@@ -59,7 +59,7 @@ def build_services(settings: Settings, *, metagraph: MetagraphSource | None = No
         tokens=TokenService(load_or_create_secret(w.jwt_secret, settings.home), w.jwt_ttl_s),
         siwe=SiweLogin(once, w.siwe_domain, w.siwe_chain_id, w.nonce_ttl_s),
         miner_login=MinerLogin(once, w.nonce_ttl_s, check, settings.chain.netuid),
-        limits=RateLimits(w.rate_limit_ip, w.rate_limit_labeller, settings.redis_url),
+        limits=RateLimits(w.rate_limit_ip, w.rate_limit_labeller, settings.redis_url, w.redis_prefix + "limits"),
         metrics=Metrics(), once=once,
     )
 
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None, *, metagraph: MetagraphSource |
                 await job
             await svc.once.close()
             await svc.engine.dispose()
+            log(logger, "worker_api.stopped")
 
     app = FastAPI(title="Dojo worker API", version=__version__, lifespan=lifespan,
                   description="The labelling backend: wallet logins, keys, tasks and results. "
@@ -105,6 +106,7 @@ def serve(settings: Settings) -> None:
     """Run the worker API with uvicorn until interrupted."""
     import uvicorn
 
+    migrate_sync(settings.worker_db_url())  # fail here with a clear message rather than inside uvicorn
     app = create_app(settings)
     uvicorn.run(app, host=settings.worker.host, port=settings.worker.port, log_level="warning",
                 proxy_headers=False, access_log=False)

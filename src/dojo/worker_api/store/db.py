@@ -8,6 +8,7 @@ drivers (sqlite3, psycopg 3) in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from dojo.errors import DojoError
+from dojo.logs import log
+
+logger = logging.getLogger("dojo.worker_api.store")
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -97,6 +101,7 @@ def migrate_sync(url: str) -> None:
     """Bring the schema at ``url`` to the newest revision (Alembic ``upgrade head``)."""
     from alembic import command
 
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line of our own instead of alembic's chatter
     if is_sqlite(url):
         _ensure_sqlite_dir(url)
     try:
@@ -105,6 +110,7 @@ def migrate_sync(url: str) -> None:
         raise
     except Exception as exc:  # noqa: BLE001 - an unreachable database is a user-facing failure
         raise DojoError(f"cannot migrate the worker database at {sync_url(url).render_as_string()}: {exc}") from exc
+    log(logger, "worker_db.migrated", db=sync_url(url).render_as_string().split("@")[-1])
 
 
 async def migrate(url: str) -> None:
