@@ -153,6 +153,7 @@ class WorkerApiSettings(BaseSettings):
     max_results: int = 3
     rate_limit_labeller: str = "120/minute"
     rate_limit_ip: str = "600/minute"
+    redis_prefix: str = "dojo:worker:"  # key prefix of nonces and rate-limit counters in Redis
 
 
 class MinerSettings(BaseSettings):
