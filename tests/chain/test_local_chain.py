@@ -45,15 +45,12 @@ def make_chain(tmp_path: Path, clock: Clock, **params: object) -> LocalChain:
 
 
 def test_eight_processes_register_stake_and_set_weights_without_losing_updates(tmp_path: Path) -> None:
-    db = tmp_path / "chain.db"
-    # Short blocks and epochs so emission also runs while the workers write.
-    chain = LocalChain(db, ChainParams(block_time_s=0.02, epoch_blocks=5, weights_rate_limit=0, emission_per_epoch=1.0))
+    db = tmp_path / "chain.db"  # not created yet: the workers race to create it
     shared = ss58("shared")
-    assert chain.register(shared, ss58("sharedcold")) == 0
     rounds = 15
     procs = [
         subprocess.Popen(
-            [sys.executable, str(WORKER), str(db), str(i), str(rounds), shared],
+            [sys.executable, str(WORKER), str(db), str(i), str(rounds), shared, ss58("sharedcold")],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
@@ -65,8 +62,12 @@ def test_eight_processes_register_stake_and_set_weights_without_losing_updates(t
         assert p.returncode == 0, err.decode()[-2000:]
         outputs.append(json.loads(out.decode().strip().splitlines()[-1]))
 
-    uids = sorted(o["uid"] for o in outputs)
-    assert uids == list(range(1, 9)), "every process got its own uid"
+    chain = LocalChain(db)
+    assert chain.params.block_time_s == 0.02, "created once, by one of the workers"
+    shared_uids = {o["shared_uid"] for o in outputs}
+    assert len(shared_uids) == 1, "registering the same hotkey again gives the same uid"
+    uids = sorted([o["uid"] for o in outputs] + list(shared_uids))
+    assert uids == list(range(9)), "every process got its own uid"
     mg = chain.metagraph()
     assert len(mg.neurons) == 9
     stakes = {n.hotkey: n.stake for n in mg.neurons}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,8 +25,15 @@ def test_wallet_create_and_list(dojo, tmp_home: Path, monkeypatch: pytest.Monkey
     r = dojo("wallet", "create", "--name", "alice", "--hotkey", "miner1", "--no-password")
     assert r.code == 0, r.err
     assert (tmp_home / ".bittensor/wallets/alice/hotkeys/miner1").is_file(), "standard layout under ~/.bittensor"
-    r2 = dojo("wallet", "create", "--name", "alice", "--hotkey", "miner2", "--no-password")
-    cold = r.out.split("coldkey")[1].split()[0]
+    from bittensor.keyfiles import Keypair
+
+    words = r.out.split("hotkey mnemonic (write it down: it restores the key): ")[1].splitlines()[0].split()
+    assert len(words) == 12
+    hot = r.out.split("hotkey  ")[1].split()[0]
+    assert Keypair.create_from_mnemonic(" ".join(words)).ss58_address == hot, "the printed mnemonic restores the hotkey"
+    r2 = dojo("wallet", "create", "--name", "alice", "--hotkey", "miner2", "--no-password", "--quiet")
+    assert "mnemonic" not in r2.out
+    cold = re.search(r"coldkey (5\w{47})", r.out).group(1)  # type: ignore[union-attr]
     assert r2.code == 0 and cold in r2.out, "a second hotkey reuses the coldkey"
     monkeypatch.setenv("DOJO_WALLET_PASSWORD", "s3cret")
     assert dojo("wallet", "create", "--name", "bob", "--hotkey", "v", "--path", "w").code == 0

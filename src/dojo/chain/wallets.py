@@ -7,6 +7,7 @@ Thin helpers over ``bt.Wallet`` that never prompt: a missing wallet or a bad pat
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -81,13 +82,15 @@ def create_wallet(
     *,
     password: str | None = None,
     overwrite: bool = False,
+    on_mnemonic: Callable[[str, str], None] | None = None,
 ) -> Wallet:
     """Create a wallet (coldkey + hotkey) with no prompt.
 
     An existing coldkey is reused, so several hotkeys can share one coldkey; an existing
     hotkey is refused unless ``overwrite`` (which also replaces the coldkey). The coldkey is
     encrypted only when ``password`` is given; the hotkey never is (a running miner or
-    validator must open it without a person).
+    validator must open it without a person). ``on_mnemonic(kind, words)`` receives each new
+    key's mnemonic (kind ``coldkey`` or ``hotkey``) so a caller can show it for safe keeping.
     """
     import bittensor as bt
 
@@ -106,9 +109,18 @@ def create_wallet(
     try:
         if overwrite or not wallet.coldkeypub_file.exists_on_device():
             wallet.create_new_coldkey(
-                use_password=password is not None, coldkey_password=password, overwrite=overwrite, suppress=True
+                use_password=password is not None,
+                coldkey_password=password,
+                overwrite=overwrite,
+                suppress=True,
+                on_mnemonic=(lambda words: on_mnemonic("coldkey", words)) if on_mnemonic else None,
             )
-        wallet.create_new_hotkey(use_password=False, overwrite=overwrite, suppress=True)
+        wallet.create_new_hotkey(
+            use_password=False,
+            overwrite=overwrite,
+            suppress=True,
+            on_mnemonic=(lambda words: on_mnemonic("hotkey", words)) if on_mnemonic else None,
+        )
     except OSError as exc:
         raise DojoError(f"cannot write wallet {name!r} under {root}: {exc.strerror or exc}") from exc
     return wallet

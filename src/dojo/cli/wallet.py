@@ -39,6 +39,7 @@ def create(
     path: Optional[Path] = typer.Option(None, "--path", help="Wallet directory (default ~/.bittensor/wallets)."),
     no_password: bool = typer.Option(False, "--no-password", help="Leave the coldkey unencrypted."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing coldkey and hotkey."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print the new keys' mnemonics."),
 ) -> None:
     """Create a coldkey (reused when it exists) and a hotkey. Never prompts.
 
@@ -50,8 +51,16 @@ def create(
     if not no_password and password is None:
         raise DojoError(f"no coldkey password: set {PASSWORD_ENV} or pass --no-password")
     root = wallet_root(path)
-    wallet = create_wallet(name, hotkey, root, password=password, overwrite=overwrite)
+    mnemonics: list[tuple[str, str]] = []
+    wallet = create_wallet(
+        name, hotkey, root, password=password, overwrite=overwrite, on_mnemonic=lambda k, w: mnemonics.append((k, w))
+    )
     _console().print(f"created wallet [bold]{name}[/] hotkey [bold]{hotkey}[/] under {root}")
+    if not quiet:
+        for kind, words in mnemonics:
+            _console().print(
+                f"  {kind} mnemonic (write it down: it restores the key): {words}", highlight=False, soft_wrap=True
+            )
     _console().print(f"  coldkey {wallet.coldkeypub.ss58_address}")
     _console().print(f"  hotkey  {wallet.hotkey.ss58_address}")
 
