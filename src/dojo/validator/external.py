@@ -113,10 +113,20 @@ def create_external_app(settings: Settings, store: ValidatorStore) -> FastAPI:
 
 async def serve_external_api(settings: Settings, store: ValidatorStore) -> Any:
     """Start the external-task API in this event loop; returns the uvicorn server (set ``should_exit``)."""
+    import socket
+
     import uvicorn
+
+    from dojo.errors import DojoError
 
     app = create_external_app(settings, store)
     v = settings.validator
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((v.external_api_host, v.external_api_port))
+        except OSError as exc:
+            raise DojoError(f"external-task API cannot listen on {v.external_api_host}:{v.external_api_port}: "
+                            f"{exc.strerror} (choose another with --external-api-port)") from exc
     server = uvicorn.Server(uvicorn.Config(app, host=v.external_api_host, port=v.external_api_port,
                                            log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())
