@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from dojo.synthetic.ladder import LADDER, plan
 from dojo.synthetic.models import SyntheticTask
-from dojo.synthetic.procedural import FAMILIES, actions_for, generate_task
+from dojo.synthetic.procedural import FAMILIES, Build, actions_for, generate_task
 from dojo.synthetic.validation import document_error
 
 
@@ -123,3 +123,34 @@ def test_ladder_plan_is_cumulative() -> None:
         assert steps[3].broken or steps[3].added
         for s in steps:
             assert not set(s.broken) & set(s.removed)
+
+
+def test_every_feature_flag_changes_the_document() -> None:
+    """No feature is a no-op in a renderer: removing, breaking or adding it always shows in the document."""
+    for name, family in FAMILIES.items():
+        for seed in range(12):
+            params = family.sample(random.Random(seed))
+            feats = family.features(params)
+            keys = frozenset(f.key for f in feats)
+            full = family.render(params, Build(present=keys))
+            for f in feats:
+                assert family.render(params, Build(present=keys - {f.key})) != full, f"{name}: removing {f.key}"
+                if f.is_action:
+                    assert family.render(params, Build(present=keys, broken=frozenset({f.key}))) != full, \
+                        f"{name}: breaking {f.key}"
+                for req in f.requires:
+                    assert req in keys, f"{name}: {f.key} requires unknown {req}"
+            for extra in family.extras(params):
+                assert extra.key not in keys
+                assert family.render(params, Build(present=keys, extras=frozenset({extra.key}))) != full, \
+                    f"{name}: adding {extra.key}"
+
+
+def test_requested_features_bring_what_they_require() -> None:
+    for seed in range(300):
+        task = generate_task(seed)
+        family = FAMILIES[task.metadata["family"]]
+        feats = {f.key: f for f in family.features(task.metadata["params"])}
+        requested = set(task.metadata["requested"])
+        for key in requested:
+            assert set(feats[key].requires) <= requested

@@ -115,8 +115,8 @@ class LLMGenerator:
                 time.sleep(delay * (0.75 + 0.5 * self.rng.random()))
                 delay *= 2
             try:
-                reply = self.client.chat.completions.create(
-                    model=self.s.llm_model, messages=messages,  # type: ignore[arg-type]
+                reply = self.client.chat.completions.create(  # type: ignore[call-overload]
+                    model=self.s.llm_model, messages=messages,
                     response_format={"type": "json_object"}, temperature=self.s.llm_temperature)
             except RETRYABLE as exc:
                 last = exc

@@ -30,7 +30,7 @@ class SyntheticTask(BaseModel):
     prompt: str = Field(min_length=1)
     responses: list[SyntheticResponse] = Field(min_length=MIN_RESPONSES, max_length=MAX_RESPONSES)
     ground_truth: dict[UUID, int]
-    criteria: ScoreCriterion = Field(default_factory=ScoreCriterion)
+    criteria: ScoreCriterion = Field(default_factory=lambda: ScoreCriterion(min=1, max=10))
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")

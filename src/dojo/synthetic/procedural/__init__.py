@@ -61,6 +61,9 @@ def _request(features: list[Feature], rng: random.Random) -> list[Feature]:
     plain = [f for f in features if not f.is_action]
     chosen = set(f.key for f in rng.sample(acts, min(len(acts), rng.randint(3, 4))))
     chosen |= set(f.key for f in rng.sample(plain, min(len(plain), rng.randint(2, 3))))
+    by_key = {f.key: f for f in features}
+    for key in list(chosen):
+        chosen.update(by_key[key].requires)
     return [f for f in features if f.key in chosen]
 
 

@@ -27,7 +27,7 @@ class ArcadeGame(Family):
     def summary(self, p: dict[str, Any]) -> str:
         return (f"a small arcade game on a {p['width']}×{p['height']} canvas where {p['thing']}s fall from the top "
                 f"at {p['fall']} px/s, one every {p['every']} s, and the player catches them with a {p['paddle']} px wide "
-                f"{p['catcher']} at the bottom")
+                f"{p['catcher']} at the bottom, moved {p['step']} px at a time with the left and right arrow keys")
 
     def features(self, p: dict[str, Any]) -> list[Feature]:
         k = p["pause_key"].upper()
@@ -38,8 +38,6 @@ class ArcadeGame(Family):
                              "ends at zero with a Game Over message."),
             Feature("levels", f"The fall speed rises by {p['levelup']}% every 10 points."),
             Feature("best", "The best score of the session is shown next to the score."),
-            Feature("keys", f"The left and right arrow keys move the {c} by {p['step']} px.",
-                    Action(f"press the right arrow to move the {c}", "body", "press", "ArrowRight")),
             Feature("start", "A Start button begins the game; nothing falls before it is pressed.",
                     Action("press Start", "#dojo-start", "click", timed=True)),
             Feature("pause", f"Pressing the {k} key pauses and resumes the game.",
@@ -49,6 +47,9 @@ class ArcadeGame(Family):
             Feature("mouse", f"Clicking the canvas moves the {c} under the pointer.",
                     Action("click the canvas", "#dojo-canvas", "click-at", "30,20")),
         ]
+
+    def core_actions(self, p: dict[str, Any]) -> list[Action]:
+        return [Action(f"press the right arrow to move the {p['catcher']}", "body", "press", "ArrowRight")]
 
     def extras(self, p: dict[str, Any]) -> list[Feature]:
         return [Feature("wind", f"Wind blows the falling {p['thing']}s sideways."),
@@ -114,9 +115,11 @@ function moveTo(x) {{ S.x = Math.max(0, Math.min(W - PW, x)); }}
 {on(build, 'start', 'dojo-start', 'click', 'S.started = true;')}
 {on(build, 'restart', 'dojo-restart', 'click', 'restart(); S.restarts += 1;')}
 {on(build, 'mouse', 'dojo-canvas', 'click', 'const rc = cv.getBoundingClientRect(); moveTo(Math.round(ev.clientX - rc.left - PW / 2));')}
-{key_cases(build, [('keys', 'ArrowLeft', f'moveTo(S.x - {p["step"]}); ev.preventDefault();'),
-                   ('keys', 'ArrowRight', f'moveTo(S.x + {p["step"]}); ev.preventDefault();'),
-                   ('pause', p['pause_key'], 'S.paused = !S.paused;')])}
+document.addEventListener("keydown", (ev) => {{
+  if (ev.key === "ArrowLeft") {{ moveTo(S.x - {p['step']}); ev.preventDefault(); }}
+  else if (ev.key === "ArrowRight") {{ moveTo(S.x + {p['step']}); ev.preventDefault(); }}
+}});
+{key_cases(build, [('pause', p['pause_key'], 'S.paused = !S.paused;')])}
 window.__dojoState = () => ({{ x: S.x, started: S.started, paused: S.paused, restarts: S.restarts }});
 """ + LOOP
         return document(f"Catch the {p['thing']}s", pal, body, script)

@@ -31,6 +31,7 @@ class Feature:
     key: str
     text: str
     action: Action | None = None
+    requires: tuple[str, ...] = ()  # features a prompt must also request for this one to make sense
 
     @property
     def is_action(self) -> bool:

@@ -43,7 +43,7 @@ class OrbitSimulation(Family):
             Feature("add", f"An Add Planet button adds a planet on a new outer orbit, up to {p['max_planets']} planets.",
                     Action("press Add Planet", "#dojo-add", "click")),
             Feature("toggle_trails", f"Pressing the {k} key hides or shows the trails.",
-                    Action(f"press {k}", "body", "press", p["trail_key"])),
+                    Action(f"press {k}", "body", "press", p["trail_key"]), ("trails",)),
             Feature("reset", f"A Reset button goes back to the initial {p['planets']} planets.",
                     Action("press Reset", "#dojo-reset", "click")),
         ]

@@ -56,9 +56,9 @@ class PhysicsSandbox(Family):
             Feature("reset", f"A Reset button restores the initial {p['balls']} {o}s.",
                     Action("press Reset", "#dojo-reset", "click")),
             Feature("gravity_slider", f"A slider sets the gravity between 0 and {p['gravity'] * 2} px/s².",
-                    Action("set the gravity slider to its minimum", "#dojo-gravity", "fill", "0")),
+                    Action("set the gravity slider to its minimum", "#dojo-gravity", "fill", "0"), ("gravity",)),
             Feature("flip", f"Pressing the {p['flip_key'].upper()} key flips gravity upside down.",
-                    Action(f"press {p['flip_key'].upper()}", "body", "press", p["flip_key"])),
+                    Action(f"press {p['flip_key'].upper()}", "body", "press", p["flip_key"]), ("gravity",)),
         ]
 
     def extras(self, p: dict[str, Any]) -> list[Feature]:

@@ -96,7 +96,7 @@ class SortingVisualiser(Family):
             Feature("name", f"The name of the algorithm ({p['algorithm']}) is written above the bars."),
             Feature("shuffle", "A Shuffle button puts the bars in a new random order and resets the counters.",
                     Action("press Shuffle", "#dojo-shuffle", "click")),
-            Feature("speed", f"A speed slider sets between 1 and {p['speed'] * 2} steps per second.",
+            Feature("speed", f"A speed slider sets the speed between 1 and {p['speed'] * 2} steps per second.",
                     Action("set the speed slider to 2", "#dojo-speed", "fill", "2")),
             Feature("step", "A Step button performs exactly one comparison.",
                     Action("press Step", "#dojo-step", "click")),
