@@ -148,7 +148,8 @@ class LocalChain:
             raise ChainError(f"cannot create the local chain at {self.path}: {exc.strerror or exc}") from exc
         meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
         kinds = {f.name: f.type for f in fields(ChainParams)}
-        self.params = ChainParams(**{k: (float if kinds[k] == "float" else int)(meta[k]) for k in kinds})
+        values: dict[str, Any] = {k: (float if kinds[k] == "float" else int)(meta[k]) for k in kinds}
+        self.params = ChainParams(**values)
         self.genesis_time = float(meta["genesis_time"])
         self.netuid = self.params.netuid
 
@@ -244,7 +245,7 @@ class LocalChain:
             rows = db.execute(
                 "SELECT uid, hotkey, coldkey, stake, ip, port, last_update FROM neurons ORDER BY uid"
             ).fetchall()
-        permits = self._permits(np.array([r[3] for r in rows], dtype=np.float64)) if rows else []
+        permits = self._permits(np.array([r[3] for r in rows], dtype=np.float64))
         neurons = tuple(
             Neuron(
                 uid=r[0],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from rich.console import Console
@@ -90,7 +90,11 @@ def init(
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     params = chain_params(settings)
-    overrides = {"block_time_s": block_time, "epoch_blocks": epoch_blocks, "weights_rate_limit": rate_limit}
+    overrides: dict[str, Any] = {
+        "block_time_s": block_time,
+        "epoch_blocks": epoch_blocks,
+        "weights_rate_limit": rate_limit,
+    }
     params = replace(params, **{k: v for k, v in overrides.items() if v is not None})
     chain = LocalChain(path, params)
     table = Table(title=f"Local chain at {path}")

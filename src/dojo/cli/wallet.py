@@ -70,7 +70,7 @@ def list_(
     path: Optional[Path] = typer.Option(None, "--path", help="Wallet directory (default ~/.bittensor/wallets)."),
 ) -> None:
     """List coldkeys and hotkeys with their addresses."""
-    from dojo.chain.wallets import list_wallets
+    from dojo.chain.wallets import HotkeyEntry, list_wallets
 
     root = wallet_root(path)
     entries = list_wallets(root)
@@ -81,7 +81,7 @@ def list_(
     for col in ("wallet", "coldkey", "encrypted", "hotkey", "hotkey ss58"):
         table.add_column(col)
     for entry in entries:
-        rows = entry.hotkeys or [None]
+        rows: list[HotkeyEntry | None] = list(entry.hotkeys) or [None]
         for i, hk in enumerate(rows):
             table.add_row(
                 entry.name if i == 0 else "",
