@@ -23,7 +23,7 @@ Obfuscator = Callable[[str, int], str]
 
 def default_obfuscator() -> Obfuscator:
     """The real obfuscation (imported lazily: it loads a JavaScript toolchain)."""
-    from dojo.obfuscation import obfuscate_html
+    from dojo.obfuscation import obfuscate_html  # type: ignore[attr-defined,unused-ignore]
 
     return obfuscate_html
 

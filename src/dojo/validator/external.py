@@ -32,7 +32,7 @@ class ExternalTaskIn(protocol.Strict):
 
     prompt: Annotated[str, StringConstraints(min_length=1, max_length=protocol.MAX_PROMPT_CHARS)]
     responses: list[protocol.Response] = Field(min_length=protocol.MIN_RESPONSES, max_length=protocol.MAX_RESPONSES)
-    criteria: protocol.Criterion = Field(default_factory=protocol.ScoreCriterion)
+    criteria: protocol.Criterion = Field(default_factory=lambda: protocol.ScoreCriterion(min=1, max=10))
 
 
 class ExternalQueue:

@@ -7,7 +7,8 @@ miner's failure: a miner that is down, slow or answers garbage must not stop the
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dojo import protocol
 from dojo.validator.store.records import MinerTarget
@@ -56,10 +57,10 @@ class SignedGateway:
         return dict(await self.client.fan_out([self._target(m) for m in miners], "/v1/heartbeat", {},
                                               protocol.HeartbeatReply))
 
-    async def _each(self, calls: list[tuple[str, MinerTarget, str, object, type]]) -> dict[str, object]:
-        async def one(m: MinerTarget, path: str, body: object, model: type) -> object:
+    async def _each(self, calls: Sequence[tuple[str, MinerTarget, str, Any, type[Any]]]) -> dict[str, Any]:
+        async def one(m: MinerTarget, path: str, body: Any, model: type[Any]) -> Any:
             try:
-                return await self.client.post(m.address, m.hotkey, path, body, model)  # type: ignore[arg-type]
+                return await self.client.post(m.address, m.hotkey, path, body, model)
             except Exception as exc:  # noqa: BLE001 - one miner's failure is its outcome, not ours
                 return exc
 
@@ -68,14 +69,14 @@ class SignedGateway:
 
     async def send_tasks(self, jobs: list[tuple[MinerTarget, protocol.Task]]) -> dict[str, protocol.TaskAccepted | Exception]:
         calls = [(str(t.task_id), m, "/v1/tasks", t, protocol.TaskAccepted) for m, t in jobs]
-        return await self._each(calls)  # type: ignore[return-value]
+        return await self._each(calls)
 
     async def fetch_results(self, jobs: list[tuple[MinerTarget, str]]) -> dict[str, protocol.ResultsReply | Exception]:
-        calls = [(tid, m, f"/v1/tasks/{tid}/results", {}, protocol.ResultsReply) for m, tid in jobs]
-        return await self._each(calls)  # type: ignore[return-value]
+        calls = [(tid, m, f"/v1/tasks/{tid}/results", protocol.Empty(), protocol.ResultsReply) for m, tid in jobs]
+        return await self._each(calls)
 
     async def send_feedback(
         self, jobs: list[tuple[MinerTarget, str, protocol.Feedback]]
     ) -> dict[str, protocol.Empty | Exception]:
         calls = [(tid, m, f"/v1/tasks/{tid}/feedback", fb, protocol.Empty) for m, tid, fb in jobs]
-        return await self._each(calls)  # type: ignore[return-value]
+        return await self._each(calls)
