@@ -216,3 +216,11 @@ def test_open_chain_picks_local_from_settings(tmp_home: Path) -> None:
     assert chain.params.block_time_s == settings.timings.block_time_s
     assert chain.params.epoch_blocks == settings.timings.epoch_blocks
     assert settings.chain_db_path().is_file()
+
+
+def test_rules_and_genesis_are_fixed_when_the_file_is_created(tmp_path: Path, clock: Clock) -> None:
+    first = make_chain(tmp_path, clock, block_time_s=1.0)
+    clock.t += 42
+    later = LocalChain(tmp_path / "chain.db", ChainParams(block_time_s=99.0), clock=clock)
+    assert later.params.block_time_s == 1.0, "every process keeps the rules written at creation"
+    assert later.block() == first.block() == 42, "block numbers count from the stored genesis time"

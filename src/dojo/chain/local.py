@@ -150,6 +150,11 @@ class LocalChain:
         kinds = {f.name: f.type for f in fields(ChainParams)}
         values: dict[str, Any] = {k: (float if kinds[k] == "float" else int)(meta[k]) for k in kinds}
         self.params = ChainParams(**values)
+        if params is not None and params != self.params:
+            # The file's rules win (every process must agree); say so, since a stale file is a common surprise.
+            changed = {k: v for k, v in asdict(params).items() if asdict(self.params)[k] != v}
+            log(logger, "chain.rules_kept", level=logging.WARNING, path=str(self.path),
+                hint="dojo chain init --reset starts a chain with the new rules", **{f"asked_{k}": v for k, v in changed.items()})  # fmt: skip
         self.genesis_time = float(meta["genesis_time"])
         self.netuid = self.params.netuid
 
