@@ -45,6 +45,7 @@ class FakeSubnet:
     registered_at: list[int] = field(default_factory=list)
     axons: list[dict[str, int] | None] = field(default_factory=list)
     weights: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    commits: dict[int, tuple[bytes, int]] = field(default_factory=dict)  # uid -> (encrypted commit, reveal round)
 
 
 class FakeSubstrate:
@@ -136,6 +137,11 @@ class FakeSubstrate:
             "SubnetEpochConsensus": "Yuma",
             "ValidatorPermit": list(sn.permits),
             "Tempo": sn.tempo,
+            "RevealPeriodEpochs": 1,
+            "LastEpochBlock": self.block - self.block % sn.tempo,
+            "PendingEpochAt": 0,
+            "SubnetEpochIndex": self.block // sn.tempo,
+            "BlocksSinceLastStep": self.block % sn.tempo,
             "SubnetworkN": len(sn.hotkeys),
             "NetworksAdded": True,
         }
@@ -249,6 +255,19 @@ class FakeSubstrate:
         if len(dests) != len(values) or any(not 0 <= v <= U16_MAX for v in values):
             return "WeightVecNotEqualSize", "dests and weights differ in length or exceed u16"
         sn.weights[uid] = list(zip(dests, values, strict=True))
+        sn.last_update[uid] = self.block
+        return None
+
+    def _do_commit_timelocked_mechanism_weights(self, params: dict[str, Any], signer: str) -> tuple[str, str] | None:
+        sn, uid = self._uid(int(params["netuid"]), signer)
+        if sn is None or uid is None:
+            return "HotKeyNotRegisteredInSubNet", f"hotkey {signer} is not registered on netuid {params['netuid']}"
+        if not sn.commit_reveal:
+            return "CommitRevealDisabled", "commit-reveal is disabled on this subnet"
+        last = sn.last_update[uid]
+        if last and self.block - last < sn.weights_rate_limit:
+            return "CommittingWeightsTooFast", "weights were committed too recently"
+        sn.commits[uid] = (bytes(params["commit"]), int(params["reveal_round"]))
         sn.last_update[uid] = self.block
         return None
 

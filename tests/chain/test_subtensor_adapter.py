@@ -145,3 +145,18 @@ def test_parse_axon() -> None:
     assert parse_axon("[::1]:8091") == ("::1", 8091)
     assert parse_axon(None) == (None, None)
     assert parse_axon("garbage") == (None, None)
+
+
+def test_commit_reveal_subnet_commits_encrypted_weights(
+    chain: SubtensorChain, fake: FakeSubstrate, wallet: bt.Wallet
+) -> None:
+    fake.subnet(NETUID, commit_reveal=True)
+    chain.set_weights(wallet, {1: 0.5, 2: 0.5})
+    module, function, params, _ = fake.submitted[-1]
+    assert function == "commit_timelocked_mechanism_weights", "the SDK picked the timelocked commit path"
+    commit, reveal_round = fake.subnet(NETUID).commits[0]
+    assert len(commit) > 0 and reveal_round > 0
+    assert chain.weights() == {}, "committed weights stay hidden until the chain reveals them"
+    fake.advance(10)
+    with pytest.raises(RateLimited):
+        chain.set_weights(wallet, {1: 1.0})
