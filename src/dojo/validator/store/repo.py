@@ -128,8 +128,9 @@ class ValidatorStore(Database):
         now = utcnow()
         with self.transaction() as s:
             touched: set[str] = set()
+            rows = {a.id: a for a in s.scalars(sa.select(Assignment).where(Assignment.id.in_(list(outcomes))))}
             for aid, (worker_task_id, error) in outcomes.items():
-                a = s.get(Assignment, aid)
+                a = rows.get(aid)
                 if a is None or a.state != AssignmentState.planned.value:
                     continue
                 if worker_task_id is not None:
@@ -248,10 +249,9 @@ class ValidatorStore(Database):
             rnd.scored_at = now
             for task_id, uid, hotkey, score in scores.task_scores:
                 s.add(TaskScore(task_id=task_id, round_id=rnd.id, uid=uid, hotkey=hotkey, score=score, created_at=now))
-            for aid, grades in scores.labeller_grades.items():
-                a = s.get(Assignment, aid)
-                if a is not None:
-                    a.labeller_grades = grades
+            graded = s.scalars(sa.select(Assignment).where(Assignment.id.in_(list(scores.labeller_grades)))).all()
+            for a in graded:
+                a.labeller_grades = scores.labeller_grades[a.id]
             for t in s.scalars(sa.select(Task).where(Task.round_id == rnd.id)).all():
                 if t.state == TaskState.collected.value:
                     advance_task(t, TaskState.scored)
@@ -304,8 +304,9 @@ class ValidatorStore(Database):
         now = utcnow()
         with self.transaction() as s:
             touched: set[str] = set()
+            rows = {a.id: a for a in s.scalars(sa.select(Assignment).where(Assignment.id.in_(list(outcomes))))}
             for aid, error in outcomes.items():
-                a = s.get(Assignment, aid)
+                a = rows.get(aid)
                 if a is None or AssignmentState(a.state) not in NEEDS_FEEDBACK:
                     continue
                 if error is None:
