@@ -11,6 +11,7 @@ from bittensor.sp_core import Keypair
 from miner_fake_worker import FakeWorkerState, create_fake_worker_api
 from miner_helpers import API_KEY, ServerThread, make_task
 
+from dojo.chain import open_chain
 from dojo.chain.local import LocalChain
 from dojo.chain.wallets import create_wallet
 from dojo.config import load_settings
@@ -27,7 +28,8 @@ def setup(tmp_home: Path):
     create_wallet("miner", "spare", wallets)  # exists on disk, never registered
     validator = Keypair.create_from_uri("//service-validator")
     settings = load_settings(profile="fast")
-    chain = LocalChain(settings.chain_db_path())
+    chain = open_chain(settings)
+    assert isinstance(chain, LocalChain)
     chain.register(miner_wallet.hotkey.ss58_address, miner_wallet.coldkeypub.ss58_address)
     chain.register(validator.ss58_address, miner_wallet.coldkeypub.ss58_address)
     chain.add_stake(validator.ss58_address, 5000)

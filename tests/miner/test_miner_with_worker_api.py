@@ -36,8 +36,6 @@ async def test_full_round_through_the_real_worker_api(tmp_home: Path, keys, chai
                 ids = [r.completion_id for r in task.responses]
                 async with SignedClient(keys.validator, timeout=10) as v:
                     accepted = await v.post(miner.url, keys.miner.ss58_address, "/v1/tasks", task, TaskAccepted)
-                    listed = body(await w.get("/api/v1/tasks", headers=labeller))
-                    assert accepted.worker_task_id in str(listed)
                     scores = {str(c): float(10 - 2 * i) for i, c in enumerate(ids)}
                     body(await w.put(f"/api/v1/tasks/{accepted.worker_task_id}/result", json={"scores": scores},
                                      headers=labeller))
