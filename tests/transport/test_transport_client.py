@@ -243,3 +243,18 @@ def test_body_model_is_the_signed_bytes() -> None:
 
     assert encode_body(Body(a=1, b="é")) == Body(a=1, b="é").model_dump_json().encode()
     assert encode_body({"a": 1, "b": [1, 2]}) == b'{"a":1,"b":[1,2]}'
+
+
+async def test_per_origin_pools_are_bounded() -> None:
+    import httpx
+
+    from dojo.transport.pools import PerOriginTransport
+
+    transport = PerOriginTransport(connections_per_origin=2, max_origins=2)
+    for _ in range(3):
+        port = free_port()  # nothing listens: the pool is created, the connection refused
+        with pytest.raises(httpx.ConnectError):
+            await transport.handle_async_request(httpx.Request("GET", f"http://127.0.0.1:{port}/"))
+    assert len(transport) == 2
+    await transport.aclose()
+    assert len(transport) == 0

@@ -15,8 +15,9 @@ import httpx
 import pytest
 import redis
 from bittensor import http_auth
-from transport_servers import MIN_STAKE, Calls, Keys, ThreadServer, gated_app
+from transport_servers import MIN_STAKE, Calls, EchoOut, Keys, ThreadServer, gated_app
 
+from dojo.transport.client import SignedClient
 from dojo.transport.nonces import InMemoryNonceStore, RedisNonceStore, make_nonce_store
 from dojo.transport.server import ValidatorGate
 from support import free_port, stop, wait_http_ok
@@ -111,3 +112,21 @@ def test_unreachable_redis_fails_closed_with_503() -> None:
         assert resp.status_code == 503, resp.text
         assert "replay protection unavailable" in resp.json()["detail"]
     assert calls.count == 0
+
+
+async def test_a_burst_of_signed_calls_queues_for_redis_instead_of_failing(redis_prefix: str) -> None:
+    keys = Keys()
+    gate = ValidatorGate(keys.miner.ss58_address, keys.metagraph, MIN_STAKE, make_nonce_store(REDIS_URL, redis_prefix))
+    calls = Calls()
+    with ThreadServer(gated_app(gate, calls), free_port()) as srv:
+        async with SignedClient(keys.validator, timeout=20.0) as client:
+            replies = await asyncio.gather(*(
+                client.post(srv.url, keys.miner.ss58_address, "/v1/echo", {"text": str(i)}, EchoOut)
+                for i in range(150)
+            ), return_exceptions=True)
+    failures = [r for r in replies if not isinstance(r, EchoOut)]
+    assert not failures, failures[:3]
+    assert sorted(int(r.text) for r in replies) == list(range(150))
+    assert calls.count == 150
+    stored = redis.Redis.from_url(REDIS_URL).keys(f"{redis_prefix}{keys.validator.ss58_address}:*")
+    assert len(stored) == 150

@@ -1,6 +1,7 @@
 """Client side of the signed transport: one signed request to one miner, or to many at once.
 
-``SignedClient`` keeps one pooled ``httpx.AsyncClient``, signs the exact bytes it sends with the
+``SignedClient`` keeps pooled keep-alive connections (httpx transports, one small pool per
+miner address), signs the exact bytes it sends with the
 hotkey (``btauth/1``, bound to the receiving miner's hotkey, fresh nonce per request) and turns
 every failure into a typed ``TransportError``. ``fan_out`` runs one call per target under a
 concurrency bound, each with its own deadline, so a slow or dead miner costs only its timeout::
@@ -15,9 +16,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, Union
 
@@ -27,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 
 from dojo.logs import log
 from dojo.transport.errors import BadReply, Rejected, Timeout, TransportError, Unreachable
+from dojo.transport.pools import PerOriginTransport
 
 if TYPE_CHECKING:
     from bittensor.sp_core import Keypair
@@ -94,13 +97,12 @@ class SignedClient:
         self.max_reply_bytes = max_reply_bytes
         self._nonces = _Nonces()
         self._slots = asyncio.Semaphore(max_concurrency)
-        self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
-            transport=transport,
-            follow_redirects=False,
-            trust_env=False,  # miners are reached directly, never through a proxy from the environment
-        )
+        # httpx's transport layer is used directly, not through an AsyncClient: the client's
+        # single pool rescans every connection per request (quadratic with 256 miners), and its
+        # shared cookie jar would let one miner plant cookies sent to the others. No redirects
+        # are followed and no proxy is read from the environment: miners are reached directly.
+        self._transport = transport if transport is not None else PerOriginTransport(max_concurrency)
+        self._timeouts = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
 
     @classmethod
     def from_settings(cls, settings: Settings, keypair: Keypair) -> SignedClient:
@@ -116,7 +118,7 @@ class SignedClient:
 
     async def aclose(self) -> None:
         """Close every pooled connection."""
-        await self._http.aclose()
+        await self._transport.aclose()
 
     def auth_headers(self, method: str, target: str, body: bytes, receiver_hotkey: str) -> dict[str, str]:
         """The ``btauth/1`` headers for exactly these bytes, bound to ``receiver_hotkey``, with a fresh nonce."""
@@ -166,7 +168,7 @@ class SignedClient:
         where = {"hotkey": receiver, "address": address}
         async with self._slots:  # the timeout starts once a slot is ours: queueing is not the miner's fault
             try:
-                return await asyncio.wait_for(self._exchange(address, receiver, path, raw, reply_model), self.timeout)
+                return await _within(self.timeout, self._exchange(address, receiver, path, raw, reply_model))
             except (asyncio.TimeoutError, httpx.TimeoutException):
                 err: TransportError = Timeout(f"no reply within {self.timeout:g}s", **where)
             except httpx.ConnectError as exc:
@@ -184,12 +186,12 @@ class SignedClient:
 
     async def _exchange(self, address: str, receiver: str, path: str, raw: bytes, reply_model: type[M]) -> M:
         where = {"hotkey": receiver, "address": address}
-        request = self._http.build_request(
-            "POST", address.rstrip("/") + path, content=raw, headers={"content-type": "application/json"}
-        )
-        # Sign the request target exactly as httpx will put it on the wire (percent-encoding included).
-        request.headers.update(self.auth_headers("POST", request.url.raw_path.decode("ascii"), raw, receiver))
-        response = await self._http.send(request, stream=True)
+        url = httpx.URL(address.rstrip("/") + path)
+        # Sign the request target exactly as it goes on the wire (percent-encoding included).
+        headers = self.auth_headers("POST", url.raw_path.decode("ascii"), raw, receiver)
+        headers["content-type"] = "application/json"
+        request = httpx.Request("POST", url, content=raw, headers=headers, extensions={"timeout": self._timeouts})
+        response = await self._transport.handle_async_request(request)
         try:
             data = await self._read_bounded(response, where)
         finally:
@@ -216,6 +218,14 @@ class SignedClient:
                 raise BadReply(f"reply exceeds the limit of {self.max_reply_bytes} bytes", **where)
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+async def _within(seconds: float, call: Coroutine[Any, Any, M]) -> M:
+    """Await ``call`` with an overall deadline (``asyncio.timeout`` when available: no extra task)."""
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout(seconds):
+            return await call
+    return await asyncio.wait_for(call, seconds)
 
 
 def _detail(data: bytes) -> str:

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 # Entries must outlive the verifier's freshness window (max age + future skew); keep a margin.
 DEFAULT_RETENTION_S = 60.0
 DEFAULT_PREFIX = "dojo:nonce:"
+_POOL_SIZE = 32  # Redis connections per process
+_TIMEOUT_S = 2.0
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -69,7 +71,11 @@ class RedisNonceStore:
         import redis
 
         if self._sync is None:
-            self._sync = redis.Redis.from_url(self.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
+            pool = redis.BlockingConnectionPool.from_url(
+                self.redis_url, max_connections=_POOL_SIZE, timeout=_TIMEOUT_S,
+                socket_timeout=_TIMEOUT_S, socket_connect_timeout=_TIMEOUT_S,
+            )
+            self._sync = redis.Redis(connection_pool=pool)
         try:
             return bool(self._sync.set(self._key(hotkey_ss58, nonce_ns), b"1", nx=True, px=self._ttl_ms))
         except redis.RedisError as exc:
@@ -81,9 +87,13 @@ class RedisNonceStore:
         import redis.asyncio
 
         if self._async is None:
-            self._async = redis.asyncio.Redis.from_url(
-                self.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0
+            # A bounded pool that waits for a free connection: a burst of requests (a validator's
+            # fan-out) must queue for Redis, not fail with "too many connections".
+            apool = redis.asyncio.BlockingConnectionPool.from_url(
+                self.redis_url, max_connections=_POOL_SIZE, timeout=_TIMEOUT_S,
+                socket_timeout=_TIMEOUT_S, socket_connect_timeout=_TIMEOUT_S,
             )
+            self._async = redis.asyncio.Redis(connection_pool=apool)
         try:
             return bool(await self._async.set(self._key(hotkey_ss58, nonce_ns), b"1", nx=True, px=self._ttl_ms))
         except redis.RedisError as exc:
@@ -92,7 +102,7 @@ class RedisNonceStore:
     async def aclose(self) -> None:
         """Close the connections (safe to call more than once)."""
         if self._async is not None:
-            await self._async.aclose()
+            await self._async.aclose(close_connection_pool=True)
             self._async = None
         if self._sync is not None:
             self._sync.close()
