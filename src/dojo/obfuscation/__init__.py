@@ -1,0 +1,105 @@
+"""Per-miner obfuscation of response documents.
+
+``obfuscate_html(html, seed)`` returns a document that behaves exactly like ``html`` in a browser
+but shares no code text with it or with another seed's copy:
+
+* every inline script and inline event handler goes through terser (minified, identifiers
+  mangled — top-level names too, renamed consistently across the document's scripts and
+  handlers; names picked by the seed);
+* the whole document is then wrapped: its markup travels encoded and is written back by a small
+  loader at load time (:mod:`dojo.obfuscation.wrap`).
+
+Pure and deterministic for ``(html, seed)``; CPU-bound, so call it from async code with
+``asyncio.to_thread``. Each thread keeps its own V8 context (:mod:`dojo.obfuscation.engine`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import re
+import urllib.parse
+import uuid
+
+from dojo.logs import log
+from dojo.obfuscation.engine import ObfuscationError, identifiers, minify_parts, warm_up
+from dojo.obfuscation.markup import JS_URL, render_tag, scan, splice
+from dojo.obfuscation.wrap import unwrap_document, wrap_document
+
+__all__ = ["KEEP_NAMES", "ObfuscationError", "fresh_ids", "identifiers", "obfuscate_html", "unwrap_document", "warm_up"]
+
+logger = logging.getLogger(__name__)
+
+_DOCTYPE = re.compile(r"\ufeff?\s*(<!doctype[^>]*>)", re.IGNORECASE)
+
+#: Global names a document's code must keep because something outside it calls them.
+KEEP_NAMES: tuple[str, ...] = ("__dojoState",)
+
+
+def fresh_ids(n: int, rng: random.Random) -> list[uuid.UUID]:
+    """``n`` new random (version 4) completion ids drawn from ``rng``."""
+    return [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(n)]
+
+
+def _rng(html: str, seed: int) -> random.Random:
+    digest = hashlib.sha256(html.encode("utf-8", "surrogatepass")).hexdigest()
+    return random.Random(f"dojo-obfuscation:{seed}:{digest}")
+
+
+def rewrite_code(html: str, seed: int, *, compress: bool = False) -> str:
+    """``html`` with its scripts, handlers and ``javascript:`` URLs minified and mangled (markup untouched)."""
+    found = scan(html)
+    url_codes: list[tuple[int, int]] = []  # (tag index, attribute index)
+    handler_refs: list[tuple[int, int]] = []
+    handler_codes: list[str] = []
+    url_sources: list[str] = []
+    for t, tag in enumerate(found.tags):
+        for a in tag.handlers:
+            handler_refs.append((t, a))
+            handler_codes.append(tag.attrs[a][1] or "")
+        for a in tag.urls:
+            url_codes.append((t, a))
+            value = (tag.attrs[a][1] or "").strip()
+            url_sources.append(urllib.parse.unquote(value[len(JS_URL) :]))
+    if not found.scripts and not handler_codes and not url_sources:
+        return html
+    # javascript: URLs run like scripts (their declarations are global) at click time: after every script.
+    pieces = [(s.code, s.module) for s in found.scripts] + [(code, False) for code in url_sources]
+    out = minify_parts(
+        pieces, handler_codes, seed, compress=compress, reserved=KEEP_NAMES, plain_from=len(found.scripts)
+    )
+    if out.errors:
+        log(logger, "obfuscation.kept_unparsable", level=logging.WARNING, count=len(out.errors), first=out.errors[0])
+    edits: list[tuple[int, int, str]] = []
+    for script, code in zip(found.scripts, out.scripts, strict=False):
+        if code is not None:
+            edits.append((script.start, script.end, code))
+    for (t, a), code in zip(handler_refs, out.handlers, strict=False):
+        if code is not None:
+            found.tags[t].attrs[a] = (found.tags[t].attrs[a][0], code)
+    for (t, a), code in zip(url_codes, out.scripts[len(found.scripts) :], strict=False):
+        if code is not None:
+            # the browser percent-decodes a javascript: URL before running it
+            found.tags[t].attrs[a] = (found.tags[t].attrs[a][0], JS_URL + code.replace("%", "%25"))
+    for tag in found.tags:
+        edits.append((tag.start, tag.end, render_tag(tag)))
+    return splice(html, edits)
+
+
+def obfuscate_html(html: str, seed: int, *, compress: bool = False) -> str:
+    """A copy of ``html`` that behaves the same in a browser, with code mangled and markup encoded.
+
+    ``compress`` also runs terser's compressor (restructures code further; about twice the CPU).
+    Raises :class:`ObfuscationError` only when the toolchain itself fails; scripts that do not
+    parse are kept as they are (a browser does not run them either).
+    """
+    rng = _rng(html, seed)
+    code = rewrite_code(html, rng.getrandbits(32), compress=compress)
+    # The doctype must stay in front (it picks standards or quirks mode); a BOM would become text.
+    match = _DOCTYPE.match(code)
+    doctype = ""
+    if match:
+        doctype = match.group(1)
+        code = code[: match.start(1)] + code[match.end(1) :]
+    return wrap_document(code.lstrip("\ufeff"), doctype, rng)

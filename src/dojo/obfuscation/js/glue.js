@@ -1,0 +1,258 @@
+/*
+ * Dojo obfuscation glue. Loaded into the embedded V8 after terser's browser bundle
+ * (globalThis.Terser). Everything JavaScript-aware happens here, through terser's own parser,
+ * scope analysis, mangler and code generator: no text rewriting of code.
+ *
+ * One document = several classic scripts sharing one global scope, plus inline event handlers
+ * that call into it. Top-level names are renamed consistently across all of them: the names are
+ * chosen here (seeded) before terser runs, and handed to every terser run as its name cache, so a
+ * script may refer to a function a later script declares and a handler may call any of them.
+ */
+"use strict";
+
+var dojoObfuscate, dojoIdentifiers;
+
+(function () {
+  var LEADING = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ$_";
+  var DIGITS = "0123456789";
+  var HANDLER_WRAP = "__dojo_handler__";
+
+  // Words a binding can't take, and short browser globals a top-level binding must not shadow.
+  var AVOID = new Set(("break case catch class const continue debugger default delete do else enum export " +
+    "extends false finally for function if import in instanceof let new null return static super switch this " +
+    "throw true try typeof var void while with yield await implements interface package private protected " +
+    "public arguments eval undefined NaN Infinity of as get set top URL CSS Map Set Date JSON Math Intl self " +
+    "name event window document").split(" "));
+
+  // Inline handlers resolve a free name on the element, its form and the document before the
+  // global scope (`onclick="reset()"` in a form calls form.reset). A global with such a name keeps
+  // it, so the handler finds exactly what it found before.
+  var HANDLER_SHADOWED = new Set(("click focus blur remove reset submit clear open close write writeln " +
+    "animate scroll scrollBy scrollTo scrollIntoView prepend append before after replaceWith replaceChildren " +
+    "toggleAttribute setAttribute getAttribute hasAttribute removeAttribute closest matches contains " +
+    "normalize cloneNode appendChild removeChild insertBefore replaceChild select setRangeText stepUp stepDown " +
+    "checkValidity reportValidity requestSubmit play pause load fastSeek showModal show hide hidePopover " +
+    "showPopover togglePopover title id name value type form style hidden lang dir checked disabled " +
+    "elements length action method target step min max src href text data images links forms body head " +
+    "location domain cookie").split(" "));
+
+  function rng(seed) {
+    var a = seed >>> 0;
+    return function () {
+      a = (a + 0x6D2B79F5) >>> 0;
+      var t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  function shuffled(chars, next) {
+    var a = chars.split("");
+    for (var i = a.length - 1; i > 0; i--) {
+      var j = Math.floor(next() * (i + 1));
+      var t = a[i]; a[i] = a[j]; a[j] = t;
+    }
+    return a;
+  }
+
+  // terser's `nth_identifier` hook: the n-th short name over a seeded alphabet, so two seeds give
+  // two different naming of the same program.
+  function namer(seed) {
+    var next = rng(seed);
+    var lead = shuffled(LEADING, next);
+    var rest = shuffled(LEADING + DIGITS, next);
+    return {
+      get: function (n) {
+        var s = lead[n % lead.length];
+        n = Math.floor(n / lead.length);
+        while (n > 0) {
+          n--;
+          s += rest[n % rest.length];
+          n = Math.floor(n / rest.length);
+        }
+        return s;
+      }
+    };
+  }
+
+  function parse(code, module) {
+    var ast = Terser.minify_sync(code, {
+      compress: false, mangle: false, module: module, format: { ast: true, code: false }
+    }).ast;
+    ast.figure_out_scope({ module: module });
+    return ast;
+  }
+
+  function walk(ast, cb) {
+    var stack = [];
+    ast.walk({
+      _visit: function (node, descend) {
+        stack.push(node);
+        var stop = cb(node, stack);
+        if (!stop && descend) descend.call(node);
+        stack.pop();
+        return stop;
+      },
+      push: function () {}, pop: function () {},
+      parent: function (n) { return stack[stack.length - 2 - (n || 0)]; }
+    });
+  }
+
+  var GLOBAL_OBJECTS = new Set(["window", "self", "globalThis", "frames", "parent", "top"]);
+
+  // What a document's scripts need from the others: its top-level bindings, the free names it
+  // uses, names reached as properties of the global object (window.foo, window["foo"]), and
+  // whether it can see names dynamically (eval, with, new Function).
+  function analyse(ast, info) {
+    ast.globals.forEach(function (def, name) { info.free.add(name); });
+    walk(ast, function (node) {
+      var t = node.TYPE;
+      if ((t === "Dot" || t === "Sub") && node.expression.TYPE === "SymbolRef" &&
+          GLOBAL_OBJECTS.has(node.expression.name) && node.expression.definition().undeclared) {
+        var p = node.property;
+        if (typeof p === "string") info.viaGlobal.add(p);
+        else if (p && p.TYPE === "String") info.viaGlobal.add(p.value);
+        else info.dynamic = true;  // window[expr]: any global may be meant
+      } else if (t === "With") {
+        info.dynamic = true;
+      } else if (t === "SymbolRef" && (node.name === "eval" || node.name === "Function") &&
+                 node.definition().undeclared) {
+        info.dynamic = true;
+      }
+      return false;
+    });
+  }
+
+  function wrapHandler(body) {
+    return "function " + HANDLER_WRAP + "(){\n" + body + "\n}";
+  }
+
+  function unwrapHandler(code) {
+    var head = "function " + HANDLER_WRAP + "(){";
+    if (code.slice(0, head.length) !== head || code[code.length - 1] !== "}") {
+      throw new Error("unexpected handler output");
+    }
+    return code.slice(head.length, -1);
+  }
+
+  /**
+   * input: {scripts: [{code, module, compress}], handlers: [code], seed, reserved: [names]}
+   * returns a JSON string {scripts: [code|null], handlers: [code|null], errors: [..], renamed: n}
+   * (null = leave that piece as it was: it does not parse, so it never ran either).
+   */
+  dojoObfuscate = function (input) {
+    var errors = [];
+    var info = { free: new Set(), viaGlobal: new Set(), dynamic: false };
+    var scripts = input.scripts.map(function (s, i) {
+      try {
+        var ast = parse(s.code, !!s.module);
+        analyse(ast, info);
+        return { ast: ast, module: !!s.module, compress: !!s.compress };
+      } catch (e) {
+        errors.push("script " + i + ": " + e.message);
+        return null;
+      }
+    });
+    var handlerFree = new Set();
+    var handlers = input.handlers.map(function (code, i) {
+      try {
+        var ast = parse(wrapHandler(code), false);
+        analyse(ast, info);
+        ast.globals.forEach(function (def, name) { handlerFree.add(name); });
+        return ast;
+      } catch (e) {
+        errors.push("handler " + i + ": " + e.message);
+        return null;
+      }
+    });
+
+    // Top-level bindings of the classic scripts, in order of appearance.
+    var top = [];
+    var seen = new Set();
+    scripts.forEach(function (s) {
+      if (!s || s.module) return;
+      s.ast.variables.forEach(function (def, name) {
+        if (!seen.has(name)) { seen.add(name); top.push(name); }
+      });
+    });
+    var reserved = new Set(input.reserved || []);
+    reserved.add(HANDLER_WRAP);
+    reserved.add("event");
+    var keep = new Set();
+    top.forEach(function (name) {
+      if (reserved.has(name) || info.viaGlobal.has(name) || /^on[a-z]+$/.test(name) ||
+          (handlerFree.has(name) && HANDLER_SHADOWED.has(name))) keep.add(name);
+    });
+    var renameTop = !info.dynamic;
+
+    var nth = namer(input.seed);
+    var props = {};
+    var renamed = 0;
+    if (renameTop) {
+      var taken = new Set();
+      info.free.forEach(function (n) { taken.add(n); });
+      keep.forEach(function (n) { taken.add(n); });
+      var k = 0;
+      top.forEach(function (name) {
+        if (keep.has(name)) return;
+        var m;
+        do { m = nth.get(k++); } while (AVOID.has(m) || taken.has(m));
+        taken.add(m);
+        props["$" + name] = m;
+        renamed++;
+      });
+    }
+    var reservedList = Array.from(reserved).concat(Array.from(keep));
+
+    function run(ast, opts, module) {
+      var cache = { vars: { props: Object.assign({}, props) } };
+      return Terser.minify_sync(ast, {
+        module: module,
+        compress: opts.compress ? { toplevel: false, passes: 1, keep_fargs: true } : false,
+        mangle: { toplevel: renameTop, reserved: reservedList, nth_identifier: nth },
+        nameCache: cache,
+        format: { comments: false, inline_script: true }
+      }).code;
+    }
+
+    var outScripts = scripts.map(function (s, i) {
+      if (!s) return null;
+      try {
+        return run(s.ast, { compress: s.compress }, s.module);
+      } catch (e) {
+        errors.push("script " + i + ": " + e.message);
+        return null;
+      }
+    });
+    var outHandlers = handlers.map(function (ast, i) {
+      if (!ast) return null;
+      try {
+        return unwrapHandler(run(ast, { compress: false }, false));
+      } catch (e) {
+        errors.push("handler " + i + ": " + e.message);
+        return null;
+      }
+    });
+    return JSON.stringify({ scripts: outScripts, handlers: outHandlers, errors: errors, renamed: renamed });
+  };
+
+  var DECL = new Set(["SymbolVar", "SymbolFunarg", "SymbolDefun", "SymbolLambda", "SymbolConst", "SymbolLet",
+    "SymbolCatch", "SymbolClass", "SymbolDefClass", "SymbolImport"]);
+
+  /**
+   * The names a piece of code binds (variables, functions, parameters, classes, catch
+   * parameters) and every name it references, by terser's parser. `handler` parses the code as an
+   * inline event handler body. Returns a JSON string {declared: [...], referenced: [...]}.
+   */
+  dojoIdentifiers = function (code, module, handler) {
+    var ast = parse(handler ? wrapHandler(code) : code, !!module);
+    var declared = new Set(), referenced = new Set();
+    walk(ast, function (node) {
+      if (DECL.has(node.TYPE) && node.name !== HANDLER_WRAP) declared.add(node.name);
+      else if (node.TYPE === "SymbolRef") referenced.add(node.name);
+      return false;
+    });
+    return JSON.stringify({ declared: Array.from(declared), referenced: Array.from(referenced) });
+  };
+})();
