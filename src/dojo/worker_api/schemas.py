@@ -35,6 +35,9 @@ class EmptyBody(BaseModel):
 # ---- auth ----
 class NonceBody(BaseModel):
     nonce: str
+    address: str | None = None  # the address in EIP-55 form, as the SIWE message must spell it
+    domain: str | None = None  # the domain and chain id the server expects in the SIWE message
+    chain_id: int | None = None
 
 
 class LoginIn(In):
@@ -83,6 +86,10 @@ class KeyCreated(BaseModel):
 class PartnerIn(In):
     name: Name
     subscription_key: KeyText
+
+
+class PartnerRenameIn(In):
+    name: Name
 
 
 class PartnerInfo(BaseModel):
@@ -160,6 +167,31 @@ class ResultAccepted(BaseModel):
 
 class ResultsBody(BaseModel):
     results: list[LabellerResult]
+
+
+# ---- the labeller's own record ----
+class MinerWork(BaseModel):
+    miner_hotkey: str
+    partner_names: list[str]
+    tasks_done: int
+    graded: int
+    mean_grade: float | None
+
+
+class RecentAnswer(BaseModel):
+    task_id: str
+    prompt_preview: str
+    submitted_at: datetime
+    grade: float | None
+    miner_hotkey: str
+
+
+class WorkBody(BaseModel):
+    tasks_done: int
+    graded: int
+    mean_grade: float | None
+    miners: list[MinerWork]
+    recent: list[RecentAnswer]
 
 
 class HealthBody(BaseModel):

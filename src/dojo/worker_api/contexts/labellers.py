@@ -84,6 +84,18 @@ async def list_partners(session: AsyncSession, labeller_id: int) -> list[Partner
     return [_view(tuple(r)) for r in rows]
 
 
+async def rename_partner(session: AsyncSession, labeller_id: int, partner_id: int, name: str) -> PartnerView:
+    """Give one of the labeller's own partnerships a new name."""
+    result = await session.execute(
+        update(Partnership).where(Partnership.id == partner_id, Partnership.labeller_id == labeller_id).values(name=name)
+    )
+    await session.commit()
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise ApiError(404, f"no partnership {partner_id}")
+    row = (await session.execute(_partner_query(labeller_id).where(Partnership.id == partner_id))).one()
+    return _view(tuple(row))
+
+
 async def remove_partner(session: AsyncSession, labeller_id: int, partner_id: int) -> None:
     """Remove one of the labeller's own partnerships."""
     result = await session.execute(

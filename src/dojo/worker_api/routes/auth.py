@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dojo.worker_api.auth.siwe_login import checksum_address
 from dojo.worker_api.auth.tokens import LABELLER, MINER, Claims
 from dojo.worker_api.contexts.keys import get_or_create_miner
 from dojo.worker_api.contexts.labellers import login_labeller
@@ -28,8 +29,10 @@ router = APIRouter(tags=["auth"])
 @router.get("/auth/nonce", response_model=Reply[NonceBody])
 async def nonce(request: Request, address: str = Query(..., min_length=1, max_length=64,
                                                        description="The wallet address, 0x…")) -> dict:
-    """A single-use SIWE nonce for ``address``, valid for a few minutes."""
-    return ok({"nonce": await services(request).siwe.issue_nonce(address)})
+    """A single-use SIWE nonce for ``address``, valid for a few minutes, and what the message must say."""
+    siwe = services(request).siwe
+    nonce = await siwe.issue_nonce(address)
+    return ok({"nonce": nonce, "address": checksum_address(address), "domain": siwe.domain, "chain_id": siwe.chain_id})
 
 
 @router.post("/worker/login", response_model=Reply[TokenBody])

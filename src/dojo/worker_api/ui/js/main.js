@@ -58,7 +58,7 @@ async function route(force = false) {
   setNav(page === signin ? "signin" : where.name);
   if (page !== signin) banner(null);
   cleanup = (await page.render(main, where.arg, where.params)) || null;
-  if (moved) main.focus({ preventScroll: false });
+  if (moved && !main.contains(document.activeElement)) main.focus({ preventScroll: true });
 }
 
 window.addEventListener("hashchange", () => route());

@@ -8,8 +8,8 @@ function emptyState() {
     h("p", {}, "A subscription key links you to a miner: the team that recruited you and pays you for your work. ",
       "Once you add its key here, that miner's tasks appear in your task list."),
     h("p", {}, "Where to get one: ask the miner operator who invited you. They create keys with ",
-      h("code", {}, "dojo keys subscription_key generate"), " and send you the key (it starts with ",
-      h("code", {}, "sk-"), " or similar and is shown to them only once)."));
+      h("code", {}, "dojo keys subscription-key generate"), " and send you the key; it starts with ",
+      h("code", {}, "dojo_sk_"), ". Keep it to yourself: anyone with the key can work for that miner."));
 }
 
 export async function render(main) {
@@ -17,7 +17,7 @@ export async function render(main) {
   const name = h("input", { id: "key-name", name: "name", required: true, maxlength: "64", autocomplete: "off",
     placeholder: "e.g. Team Alpha" });
   const key = h("input", { id: "key-value", name: "key", required: true, minlength: "8", maxlength: "128",
-    autocomplete: "off", spellcheck: "false", placeholder: "paste the key the miner gave you" });
+    autocomplete: "off", spellcheck: "false", placeholder: "dojo_sk_…" });
   const add = h("button", { type: "submit", class: "primary", id: "key-add" }, "Add key");
   const formMsg = h("p", { class: "field-error", id: "key-form-msg", "aria-live": "polite" });
   const form = h("form", { class: "card", id: "key-form", "aria-labelledby": "key-form-title", novalidate: true },
