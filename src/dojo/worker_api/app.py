@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -28,20 +29,28 @@ from dojo.worker_api.deps import Services, limit_ip
 from dojo.worker_api.envelope import install_error_handlers
 from dojo.worker_api.metrics import Metrics, MetricsMiddleware
 from dojo.worker_api.ratelimit import RateLimits
-from dojo.worker_api.routes import ERRORS, auth, health, keys, partners, tasks
-from dojo.worker_api.store.db import make_engine, make_sessionmaker, migrate, migrate_sync
+from dojo.worker_api.routes import ERRORS, auth, health, keys, partners, tasks, work
+from dojo.worker_api.store.db import make_engine, make_sessionmaker, migrate, migrate_sync, optimize
 
 logger = logging.getLogger("dojo.worker_api")
 UI_DIR = Path(__file__).with_name("ui")
 
 
+OPTIMIZE_EVERY_S = 600.0
+
+
 async def _expiry_loop(svc: Services, interval_s: float) -> None:
+    """Expire overdue tasks every ``interval_s``; refresh the planner's statistics now and then."""
+    last_optimize = time.monotonic()
     while True:
         try:
             async with svc.sessions() as s:
                 n = await expire_overdue(s)
             if n:
                 log(logger, "tasks.expired", count=n)
+            if time.monotonic() - last_optimize > OPTIMIZE_EVERY_S:
+                last_optimize = time.monotonic()
+                await optimize(svc.engine)
         except Exception as exc:  # noqa: BLE001 - keep sweeping; the next round may succeed
             log(logger, "tasks.expiry_failed", level=logging.WARNING, error=repr(exc))
         await asyncio.sleep(interval_s)
@@ -73,6 +82,7 @@ def create_app(settings: Settings | None = None, *, metagraph: MetagraphSource |
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await migrate(settings.worker_db_url())
+        await optimize(svc.engine)
         job = asyncio.create_task(_expiry_loop(svc, settings.timings.expiry_sweep_s))
         log(logger, "worker_api.started", db=settings.worker_db_url().split("@")[-1])
         try:
@@ -93,7 +103,7 @@ def create_app(settings: Settings | None = None, *, metagraph: MetagraphSource |
     app.add_middleware(MetricsMiddleware, metrics=svc.metrics)
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(limit_ip)], responses=ERRORS)
-    for module in (auth, keys, partners, tasks):
+    for module in (auth, keys, partners, tasks, work):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

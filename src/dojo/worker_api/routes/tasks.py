@@ -40,12 +40,13 @@ async def create(body: TaskCreateIn, request: Request, miner_id: int = Depends(a
 @router.get("", response_model=Reply[TaskPage])
 async def list_(status: Literal["all", "open", "completed", "expired"] = "all",
                 answered: bool | None = Query(None, description="Only tasks you have (not) answered"),
-                sort: Literal["newest", "oldest", "expiring"] = "newest",
+                type: Literal["score", "ranking"] | None = Query(None, description="Only tasks of this criterion type"),
+                sort: Literal["newest", "oldest", "expiring", "most_answered"] = "newest",
                 page: int = Query(1, ge=1, le=100_000), limit: int = Query(20, ge=1, le=100),
                 claims: Claims = Depends(current_labeller), db: AsyncSession = Depends(session)) -> dict:
     """Tasks of the miners you are linked to."""
     items, total = await tasks.list_tasks(db, claims.user_id, status=status, answered=answered, sort=sort,
-                                          page=page, limit=limit)
+                                          page=page, limit=limit, kind=type)
     return ok({"tasks": items, "page": page, "limit": limit, "total": total})
 
 

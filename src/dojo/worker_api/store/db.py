@@ -113,6 +113,14 @@ def migrate_sync(url: str) -> None:
     log(logger, "worker_db.migrated", db=sync_url(url).render_as_string().split("@")[-1])
 
 
+async def optimize(engine: AsyncEngine) -> None:
+    """Refresh the query planner's statistics (SQLite ``PRAGMA optimize``; PostgreSQL's autovacuum does it)."""
+    if engine.dialect.name != "sqlite":
+        return
+    async with engine.connect() as conn:
+        await conn.exec_driver_sql("PRAGMA optimize=0x10002")
+
+
 async def migrate(url: str) -> None:
     """Run :func:`migrate_sync` off the event loop."""
     await asyncio.to_thread(migrate_sync, url)

@@ -1,0 +1,322 @@
+"""Worker API benchmark: 32 concurrent labellers over 10,000 tasks, against a bare FastAPI peer.
+
+For SQLite and PostgreSQL (when reachable) a real ``dojo worker-api`` process serves a store
+seeded with 10,000 open tasks of one miner and 32 labellers linked to it. The client (aiohttp, in
+this process) runs 32 concurrent labellers through three phases — task list, task fetch, result
+submission — each bounded in requests and in time. The peer is a bare FastAPI app in its own
+uvicorn process answering the same paths with the same JSON (captured from the real server in the
+same run) and no database: the ratio says how close the worker API is to the framework's limit.
+
+    python bench/worker_api.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+LABELLERS = 32
+TASKS = 10_000
+PHASE_REQUESTS = 4_000  # per phase, at most
+PHASE_SECONDS = 8.0  # per phase, at most
+SECRET = "bench-secret-" + "x" * 40
+PG_ADMIN = os.environ.get("DOJO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# ---------------------------------------------------------------- the bare peer (its own process)
+def bare_app(samples_path: str) -> Any:
+    """FastAPI answering the benchmarked paths with captured JSON, no database, no auth."""
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse
+
+    samples = json.loads(Path(samples_path).read_text())
+    app = FastAPI()
+
+    @app.get("/api/v1/tasks")
+    async def list_() -> JSONResponse:
+        return JSONResponse(samples["list"])
+
+    @app.get("/api/v1/tasks/{task_id}")
+    async def fetch(task_id: str) -> JSONResponse:
+        return JSONResponse(samples["fetch"])
+
+    @app.put("/api/v1/tasks/{task_id}/result")
+    async def submit(task_id: str, request: Request) -> JSONResponse:
+        await request.json()
+        return JSONResponse(samples["submit"])
+
+    @app.get("/health")
+    async def health() -> dict[str, bool]:
+        return {"success": True}
+
+    return app
+
+
+def run_bare(port: int, samples_path: str) -> None:
+    import uvicorn
+
+    uvicorn.run(bare_app(samples_path), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+# ---------------------------------------------------------------- seeding the store
+def seed(db_url: str) -> tuple[list[str], list[dict[str, Any]]]:
+    """10,000 open tasks of one miner, 32 linked labellers; returns their tokens and the tasks."""
+    from sqlalchemy import create_engine, insert
+
+    from dojo.worker_api.auth.keys import hash_key, new_key
+    from dojo.worker_api.auth.tokens import LABELLER, TokenService
+    from dojo.worker_api.store.db import migrate_sync, sync_url
+    from dojo.worker_api.store.models import Labeller, Miner, Partnership, SubscriptionKey, Task
+
+    migrate_sync(db_url)
+    engine = create_engine(sync_url(db_url))
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    tasks = []
+    for i in range(TASKS):
+        responses = [{"completion_id": str(uuid.uuid4()), "content": f"<html><body><canvas id=c{j}></canvas>"
+                      f"<script>/* task {i} answer {j} */</script></body></html>"} for j in range(4)]
+        tasks.append({"id": str(uuid.uuid4()), "miner_id": 1, "source_task_id": str(uuid.uuid4()),
+                      "prompt": f"Build an interactive animation #{i}: a ball bouncing in a box, with gravity.",
+                      "responses": responses, "criteria": {"type": "score", "min": 1, "max": 10}, "n_responses": 4,
+                      "expire_at": now + timedelta(hours=2), "max_results": 3, "result_count": 0, "status": "open",
+                      "created_at": now + timedelta(microseconds=i)})
+    key, prefix = new_key("sk")
+    with engine.begin() as conn:
+        conn.execute(insert(Miner), [{"id": 1, "hotkey": "5" + "B" * 47, "created_at": now}])
+        conn.execute(insert(SubscriptionKey), [{"id": 1, "miner_id": 1, "prefix": prefix, "key_hash": hash_key(key),
+                                                "created_at": now}])
+        conn.execute(insert(Labeller), [{"id": i + 1, "address": "0x" + f"{i + 1:040x}", "created_at": now}
+                                        for i in range(LABELLERS)])
+        conn.execute(insert(Partnership), [{"labeller_id": i + 1, "subscription_key_id": 1, "name": "m",
+                                            "created_at": now} for i in range(LABELLERS)])
+        for start in range(0, TASKS, 1000):
+            conn.execute(insert(Task), tasks[start:start + 1000])
+    engine.dispose()
+    tokens = TokenService(SECRET, 3600)
+    return [tokens.issue(LABELLER, "0x" + f"{i + 1:040x}", i + 1)[0] for i in range(LABELLERS)], tasks
+
+
+# ---------------------------------------------------------------- processes
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_ok(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited early with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"server at {url} did not come up within {timeout} s")
+
+
+def start_worker_api(home: Path, db_url: str, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DOJO_HOME": str(home), "DOJO_WORKER_DB_URL": db_url, "DOJO_WORKER_JWT_SECRET": SECRET,
+           "DOJO_WORKER_RATE_LIMIT_IP": "100000000/minute", "DOJO_WORKER_RATE_LIMIT_LABELLER": "100000000/minute",
+           "DOJO_LOG_LEVEL": "WARNING", "DOJO_PROFILE": "prod"}
+    env.pop("DOJO_REDIS_URL", None)
+    return subprocess.Popen([sys.executable, "-m", "dojo.cli.app", "worker-api", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(15)
+
+
+# ---------------------------------------------------------------- load
+class Phase:
+    """One phase's figures."""
+
+    def __init__(self, name: str, latencies: list[float], elapsed: float, errors: int) -> None:
+        self.name, self.n, self.elapsed, self.errors = name, len(latencies), elapsed, errors
+        lat = sorted(latencies) or [float("nan")]
+        self.rps = self.n / elapsed if elapsed else 0.0
+        self.p50 = statistics.median(lat) * 1000
+        self.p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
+
+
+async def run_phase(base: str, name: str, tokens: list[str], tasks: list[dict[str, Any]], max_requests: int,
+                    max_seconds: float) -> Phase:
+    """32 labellers in parallel until ``max_requests`` are done or ``max_seconds`` have passed."""
+    import aiohttp
+
+    latencies: list[float] = []
+    errors = 0
+    issued = 0
+    rng = random.Random(7)
+    deadline = time.perf_counter() + max_seconds
+    # each labeller submits to its own slice of tasks, so every submission is a legal, accepted one
+    cursor = [0] * len(tokens)
+
+    async def labeller(i: int, session: aiohttp.ClientSession) -> None:
+        nonlocal errors, issued
+        headers = {"Authorization": f"Bearer {tokens[i]}"}
+        while issued < max_requests and time.perf_counter() < deadline:
+            issued += 1
+            if name == "list":
+                method, url, body = "GET", f"{base}/api/v1/tasks?status=open&limit=20&page={rng.randint(1, 50)}", None
+            elif name == "fetch":
+                method, url, body = "GET", f"{base}/api/v1/tasks/{tasks[rng.randrange(TASKS)]['id']}", None
+            else:
+                task = tasks[(cursor[i] * len(tokens) + i) % TASKS]
+                cursor[i] += 1
+                method, url = "PUT", f"{base}/api/v1/tasks/{task['id']}/result"
+                body = {"scores": {r["completion_id"]: 5 for r in task["responses"]}}
+            t0 = time.perf_counter()
+            async with session.request(method, url, json=body, headers=headers) as resp:
+                await resp.read()
+                ok = resp.status == 200
+            latencies.append(time.perf_counter() - t0)
+            errors += 0 if ok else 1
+
+    conn = aiohttp.TCPConnector(limit=len(tokens))
+    async with aiohttp.ClientSession(connector=conn) as session:
+        start = time.perf_counter()
+        await asyncio.gather(*(labeller(i, session) for i in range(len(tokens))))
+        elapsed = time.perf_counter() - start
+    return Phase(name, latencies, elapsed, errors)
+
+
+async def capture(base: str, tokens: list[str], task: dict[str, Any]) -> dict[str, Any]:
+    """The real server's JSON for one list, one fetch and one (accepted) submission."""
+    import aiohttp
+
+    headers = {"Authorization": f"Bearer {tokens[0]}"}
+    async with aiohttp.ClientSession(headers=headers) as s:
+        async with s.get(f"{base}/api/v1/tasks?status=open&limit=20&page=3") as r:
+            lst = await r.json()
+        async with s.get(f"{base}/api/v1/tasks/{task['id']}") as r:
+            fetch = await r.json()
+        scores = {c["completion_id"]: 5 for c in task["responses"]}
+        async with s.put(f"{base}/api/v1/tasks/{task['id']}/result", json={"scores": scores}) as r:
+            submit = await r.json()
+    assert lst["success"] and fetch["success"] and submit["success"], (lst, fetch, submit)
+    return {"list": lst, "fetch": fetch, "submit": submit}
+
+
+async def measure(base: str, tokens: list[str], tasks: list[dict[str, Any]], limit: int,
+                  seconds: float) -> dict[str, Phase]:
+    out = {}
+    for name in ("list", "fetch", "submit"):
+        await run_phase(base, name if name != "submit" else "fetch", tokens, tasks, 200, 2.0)  # warm-up
+        out[name] = await run_phase(base, name, tokens, tasks[1:] if name == "submit" else tasks, limit, seconds)
+    return out
+
+
+# ---------------------------------------------------------------- backends
+def pg_database() -> tuple[str, str] | None:
+    try:
+        import psycopg
+
+        name = f"dojo_bench_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+        return name, f"{base}/{name}"
+    except Exception as exc:  # noqa: BLE001 - report and go on with SQLite alone
+        print(f"postgres: unavailable ({exc}); measuring SQLite only")
+        return None
+
+
+def drop_pg(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def bench_backend(label: str, db_url: str, home: Path, limit: int, seconds: float) -> dict[str, dict[str, Phase]]:
+    t0 = time.perf_counter()
+    tokens, tasks = seed(db_url)
+    print(f"[{label}] seeded {TASKS} tasks and {LABELLERS} labellers in {time.perf_counter() - t0:.1f} s", flush=True)
+    port, bare_port = free_port(), free_port()
+    server = start_worker_api(home, db_url, port)
+    bare = None
+    try:
+        wait_ok(f"http://127.0.0.1:{port}/health", server)
+        base = f"http://127.0.0.1:{port}"
+        samples = asyncio.run(capture(base, tokens, tasks[0]))
+        samples_path = home / f"samples-{label}.json"
+        samples_path.write_text(json.dumps(samples))
+        bare = subprocess.Popen([sys.executable, __file__, "--bare", str(bare_port), str(samples_path)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_ok(f"http://127.0.0.1:{bare_port}/health", bare)
+        db = asyncio.run(measure(base, tokens, tasks, limit, seconds))
+        peer = asyncio.run(measure(f"http://127.0.0.1:{bare_port}", tokens, tasks, limit, seconds))
+    finally:
+        stop(server)
+        if bare is not None:
+            stop(bare)
+    return {"db": db, "bare": peer}
+
+
+def report(label: str, res: dict[str, dict[str, Phase]]) -> None:
+    print(f"\n{label}: {LABELLERS} concurrent labellers, {TASKS} tasks")
+    print(f"{'phase':<8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8} | {'bare req/s':>10}{'p50':>7}{'p99':>7}"
+          f" | {'rps ratio':>9}{'p50 ratio':>10}")
+    for name in ("list", "fetch", "submit"):
+        d, b = res["db"][name], res["bare"][name]
+        print(f"{name:<8}{d.rps:>9.0f}{d.p50:>9.1f}{d.p99:>9.1f}{d.errors:>8} | {b.rps:>10.0f}{b.p50:>7.1f}"
+              f"{b.p99:>7.1f} | {d.rps / b.rps:>9.2f}{d.p50 / b.p50:>10.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller phases (a smoke run)")
+    parser.add_argument("--bare", nargs=2, metavar=("PORT", "SAMPLES"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.bare:
+        run_bare(int(args.bare[0]), args.bare[1])
+        return
+    limit, seconds = (500, 2.0) if args.quick else (PHASE_REQUESTS, PHASE_SECONDS)
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="dojo-bench-wa-") as tmp:
+        home = Path(tmp)
+        (home / "sqlite").mkdir()
+        results["SQLite"] = bench_backend("SQLite", f"sqlite:///{home / 'sqlite' / 'worker.db'}", home / "sqlite",
+                                          limit, seconds)
+        pg = pg_database()
+        if pg is not None:
+            (home / "pg").mkdir()
+            try:
+                results["PostgreSQL"] = bench_backend("PostgreSQL", pg[1], home / "pg", limit, seconds)
+            finally:
+                drop_pg(pg[0])
+    for label, res in results.items():
+        report(label, res)
+    print("\nratio = worker API / bare FastAPI endpoint returning the same JSON, same client, same run")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT / "src"))
+    main()

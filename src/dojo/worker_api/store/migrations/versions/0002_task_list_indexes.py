@@ -1,0 +1,27 @@
+"""Covering indexes for the labeller's task list (count and page ids read from the index alone).
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-24
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_tasks_list_created", "tasks", ["status", "created_at", "expire_at", "miner_id", "id"])
+    op.create_index("ix_tasks_list_expire", "tasks", ["status", "expire_at", "created_at", "miner_id", "id"])
+    op.drop_index("ix_tasks_status_expire", table_name="tasks")
+
+
+def downgrade() -> None:
+    op.create_index("ix_tasks_status_expire", "tasks", ["status", "expire_at"])
+    op.drop_index("ix_tasks_list_expire", table_name="tasks")
+    op.drop_index("ix_tasks_list_created", table_name="tasks")
