@@ -29,7 +29,7 @@ from dojo.transport.client import _Nonces
 from dojo.transport.server import ValidatorGate
 from support import free_port
 
-TIMEOUT = 1.0
+TIMEOUT = 1.5  # per call; every timing bound below is < 2 x TIMEOUT, far below the sum of the hangs
 N_FAST = 6
 N_SLOW = 3
 
@@ -143,9 +143,9 @@ async def test_post_raises_typed_errors(miners, keys: Keys) -> None:
             await client.post(f"http://127.0.0.1:{free_port()}", t.hotkey, "/v1/echo", {}, EchoOut)
         s = target(m, url, N_FAST)
         started = time.monotonic()
-        with pytest.raises(Timeout, match="no reply within 1s"):
+        with pytest.raises(Timeout, match=f"no reply within {TIMEOUT:g}s"):
             await client.post(s.address, s.hotkey, "/v1/echo", {}, EchoOut)
-        assert TIMEOUT <= time.monotonic() - started < TIMEOUT + 0.5
+        assert TIMEOUT - 0.05 <= time.monotonic() - started < 2 * TIMEOUT
     async with SignedClient(keys.plain, timeout=TIMEOUT) as client:
         with pytest.raises(Rejected, match="403.*is not a validator"):
             await client.post(t.address, t.hotkey, "/v1/echo", {}, EchoOut)
@@ -187,7 +187,7 @@ async def test_fan_out_isolates_slow_dead_and_garbage_miners(miners, keys: Keys)
         err = results[t.hotkey]
         assert isinstance(err, Timeout) and err.hotkey == t.hotkey and err.address == t.address
     # Four miners hang for at least the timeout; all together cost one timeout, not four.
-    assert TIMEOUT <= elapsed < TIMEOUT + 0.6, elapsed
+    assert TIMEOUT - 0.05 <= elapsed < 2 * TIMEOUT, elapsed
 
 
 async def test_fast_miners_do_not_wait_for_hanging_ones(miners, keys: Keys) -> None:
@@ -204,7 +204,7 @@ async def test_fast_miners_do_not_wait_for_hanging_ones(miners, keys: Keys) -> N
     assert all(isinstance(r, EchoOut) for r in quick_results.values())
     assert quick_done < TIMEOUT / 2, "fast miners waited for the hanging ones"
     assert all(isinstance(r, Timeout) for r in slow_results.values())
-    assert TIMEOUT <= all_done < TIMEOUT + 0.6
+    assert TIMEOUT - 0.05 <= all_done < 2 * TIMEOUT
 
 
 async def test_fan_out_respects_the_concurrency_bound(miners, keys: Keys) -> None:
@@ -258,3 +258,23 @@ async def test_per_origin_pools_are_bounded() -> None:
     assert len(transport) == 2
     await transport.aclose()
     assert len(transport) == 0
+
+
+def test_auth_headers_match_the_sdk_and_verify(keys: Keys) -> None:
+    from bittensor import http_auth
+
+    client = SignedClient(keys.validator, timeout=1.0)
+    body = b'{"a":1}'
+    ours = client.auth_headers("POST", "/v1/tasks?x=1", body, keys.miner.ss58_address)
+    nonce = int(ours[http_auth.HEADER_NONCE])
+    sdk = http_auth.sign(keys.validator, method="POST", path="/v1/tasks?x=1", body=body,
+                         receiver_ss58=keys.miner.ss58_address, nonce_ns=nonce)
+    assert set(ours) == set(sdk)
+    assert {k: v for k, v in ours.items() if k != http_auth.HEADER_SIGNATURE} == {
+        k: v for k, v in sdk.items() if k != http_auth.HEADER_SIGNATURE}  # sr25519 signatures are randomised
+    caller = http_auth.verify(ours, body, method="POST", path="/v1/tasks?x=1",
+                              self_hotkey_ss58=keys.miner.ss58_address, nonce_store=http_auth.InMemoryNonceStore())
+    assert caller.hotkey_ss58 == keys.validator.ss58_address and caller.nonce_ns == nonce
+    with pytest.raises(http_auth.BadSignature):
+        http_auth.verify(ours, b'{"a":2}', method="POST", path="/v1/tasks?x=1",
+                         self_hotkey_ss58=keys.miner.ss58_address, nonce_store=http_auth.InMemoryNonceStore())

@@ -42,6 +42,7 @@ M = TypeVar("M", bound=BaseModel)
 Body = Union[BaseModel, Mapping[str, Any]]
 
 DEFAULT_MAX_REPLY_BYTES = 16 * 1024 * 1024
+_SR25519 = 1  # bittensor's crypto_type for sr25519 (bittensor.wallets.CRYPTO_TYPE_NAMES)
 _DETAIL_CHARS = 300
 
 
@@ -122,10 +123,21 @@ class SignedClient:
 
     def auth_headers(self, method: str, target: str, body: bytes, receiver_hotkey: str) -> dict[str, str]:
         """The ``btauth/1`` headers for exactly these bytes, bound to ``receiver_hotkey``, with a fresh nonce."""
-        return http_auth.sign(
-            self.keypair, method=method, path=target, body=body, receiver_ss58=receiver_hotkey,
-            nonce_ns=self._nonces.next(),
-        )
+        nonce = self._nonces.next()
+        if getattr(self.keypair, "crypto_type", None) != _SR25519:
+            return http_auth.sign(self.keypair, method=method, path=target, body=body,
+                                  receiver_ss58=receiver_hotkey, nonce_ns=nonce)
+        # The same headers http_auth.sign builds for an sr25519 keypair, without re-resolving the
+        # signer on every call (a runtime protocol check that costs a third of the signing time).
+        payload = http_auth.build_payload(scheme="sr25519", method=method, path=target, body=body, nonce_ns=nonce,
+                                          sender_ss58=self.hotkey, receiver_ss58=receiver_hotkey)
+        return {
+            http_auth.HEADER_VERSION: http_auth.VERSION,
+            http_auth.HEADER_HOTKEY: self.hotkey,
+            http_auth.HEADER_NONCE: str(nonce),
+            http_auth.HEADER_SIGNATURE: "0x" + bytes(self.keypair.sign(payload)).hex(),
+            http_auth.HEADER_RECEIVER: receiver_hotkey,
+        }
 
     async def post(
         self, address: str, receiver_hotkey: str, path: str, body: Body, reply_model: type[M]
