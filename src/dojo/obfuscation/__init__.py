@@ -32,6 +32,7 @@ __all__ = ["KEEP_NAMES", "ObfuscationError", "fresh_ids", "identifiers", "obfusc
 logger = logging.getLogger(__name__)
 
 _DOCTYPE = re.compile(r"\ufeff?\s*(<!doctype[^>]*>)", re.IGNORECASE)
+_PROLOGUE = re.compile(r"\s*(<html\b[^>]*>)?\s*(<head\b[^>]*>)?", re.IGNORECASE)
 
 #: Global names a document's code must keep because something outside it calls them.
 KEEP_NAMES: tuple[str, ...] = ("__dojoState",)
@@ -101,5 +102,11 @@ def obfuscate_html(html: str, seed: int, *, compress: bool = False) -> str:
     doctype = ""
     if match:
         doctype = match.group(1)
-        code = code[: match.start(1)] + code[match.end(1) :]
-    return wrap_document(code.lstrip("\ufeff"), doctype, rng)
+        code = code[match.end(1) :]
+    # Written in the head, whitespace before <html>/<head> would become text nodes the original
+    # never had (its parser drops it there): drop it.
+    code = code.lstrip("\ufeff")
+    prologue = _PROLOGUE.match(code)
+    if prologue:
+        code = (prologue.group(1) or "") + (prologue.group(2) or "") + code[prologue.end() :]
+    return wrap_document(code, doctype, rng)

@@ -47,11 +47,34 @@ def _source(*parts: str) -> str:
     return resources.files("dojo.obfuscation").joinpath(*parts).read_text(encoding="utf-8")
 
 
+def _new_racer() -> MiniRacer:
+    """A MiniRacer with its own event loop thread.
+
+    MiniRacer binds to the asyncio loop running in the creating thread, if any (a service's loop,
+    Playwright's), and then refuses timeouts and competes with that loop. Created from a fresh
+    thread, it starts a private loop instead and can be called from any thread.
+    """
+    box: list[MiniRacer | BaseException] = []
+
+    def make() -> None:
+        try:
+            box.append(MiniRacer())
+        except BaseException as exc:  # handed to the caller below
+            box.append(exc)
+
+    maker = threading.Thread(target=make, name="dojo-obfuscation-v8-init")
+    maker.start()
+    maker.join()
+    if isinstance(box[0], BaseException):
+        raise ObfuscationError(f"could not start the embedded JavaScript engine: {box[0]}") from box[0]
+    return box[0]
+
+
 def _context() -> MiniRacer:
     """This thread's V8 context with terser and the glue loaded (created on first use)."""
     ctx = getattr(_local, "ctx", None)
     if ctx is None:
-        ctx = MiniRacer()
+        ctx = _new_racer()
         ctx.eval(_source("vendor", "terser.js"))
         ctx.eval(_source("js", "glue.js"))
         _local.ctx = ctx

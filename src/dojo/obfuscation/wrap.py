@@ -5,7 +5,8 @@ document as base64 of its UTF-8 bytes XOR-ed with a seeded key. At load time the
 and ``document.write``s it into the parser at its own position: the browser then parses the
 original markup and runs its scripts exactly as if it had been served directly (same elements,
 ids, attributes, handlers, script order, ``DOMContentLoaded`` and ``load``). The loader removes
-its own element first, so the DOM the page sees is the original one. It uses no ``eval``, so a
+its own element and the charset ``<meta>`` before it first, so the DOM the page sees is the
+original one. It uses no ``eval``, so a
 Content-Security-Policy of ``script-src 'unsafe-inline'`` is enough.
 """
 
@@ -20,7 +21,7 @@ _NAME_POOL = string.ascii_letters
 _LOADER = (
     '(function({P},{K}){{var {d}=document,{c}={d}.currentScript,{s}=atob({P}.join("")),{n}={s}.length,'
     "{b}=new Uint8Array({n}),{m}={K}.length,{i}=0;for(;{i}<{n};{i}++){b}[{i}]={s}.charCodeAt({i})^{K}[{i}%{m}];"
-    "{c}&&{c}.remove();{d}.write(new TextDecoder().decode({b}))}})({chunks},[{key}])"
+    "{c}.previousSibling&&{c}.previousSibling.remove();{c}.remove();{d}.write(new TextDecoder().decode({b}))}})({chunks},[{key}])"
 )
 
 
