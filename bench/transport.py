@@ -67,8 +67,9 @@ def serve(config_path: str, index: int) -> None:
     redis_gates: dict[int, ValidatorGate] = {}
     if config["redis_url"]:
         store = make_nonce_store(config["redis_url"], config["redis_prefix"])
-        redis_gates = {i: ValidatorGate(hk, lambda: snapshot, min_stake=1000.0, nonce_store=store)
-                       for i, hk in mine.items()}
+        redis_gates = {
+            i: ValidatorGate(hk, lambda: snapshot, min_stake=1000.0, nonce_store=store) for i, hk in mine.items()
+        }
 
     def miner(request: Request) -> int:
         """Which identity a request is for: the port it arrived on, as for a real miner."""
@@ -108,9 +109,18 @@ def serve(config_path: str, index: int) -> None:
     out = Path(config_path).with_name(f"ports-{index}.json")
     out.with_suffix(".tmp").write_text(json.dumps({str(i): port for port, i in by_port.items()}))
     out.with_suffix(".tmp").rename(out)
-    server = uvicorn.Server(uvicorn.Config(app, loop="uvloop", http="httptools", access_log=False,
-                                           log_level="warning", lifespan="off", backlog=4096,
-                                           timeout_keep_alive=120))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            loop="uvloop",
+            http="httptools",
+            access_log=False,
+            log_level="warning",
+            lifespan="off",
+            backlog=4096,
+            timeout_keep_alive=120,
+        )
+    )
     server.run(sockets=sockets)
 
 
@@ -163,8 +173,9 @@ def wait_ready(tmp: Path, servers: int, procs: list[subprocess.Popen], timeout: 
     return ports
 
 
-async def run_client(config: dict, ports: dict[int, int], validator_seed: str,
-                     args: argparse.Namespace) -> list[tuple[str, ...]]:
+async def run_client(
+    config: dict, ports: dict[int, int], validator_seed: str, args: argparse.Namespace
+) -> list[tuple[str, ...]]:
     """Every measurement; returns the table rows."""
     from bittensor.sp_core import Keypair
 
@@ -209,7 +220,7 @@ async def run_client(config: dict, ports: dict[int, int], validator_seed: str,
         for k in range(args.rtt_calls):
             if time.monotonic() > deadline and k >= 100:
                 break
-            for name, client, prefix in kinds[k % len(kinds):] + kinds[:k % len(kinds)]:
+            for name, client, prefix in kinds[k % len(kinds) :] + kinds[: k % len(kinds)]:
                 t = one[prefix]
                 started = time.perf_counter()
                 await client.post(t.address, t.hotkey, "/v1/heartbeat", body, HeartbeatReply)
@@ -218,8 +229,15 @@ async def run_client(config: dict, ports: dict[int, int], validator_seed: str,
         base = statistics.median(rtt["unsigned"])
         for name, _, _ in kinds:
             p50, p99 = statistics.median(rtt[name]), pct(rtt[name], 0.99)
-            rows.append((f"round trip, {name}", f"{len(rtt[name])}", f"{p50 * 1e3:.3f} ms", f"{p99 * 1e3:.3f} ms",
-                         f"{p50 / base:.2f}x"))
+            rows.append(
+                (
+                    f"round trip, {name}",
+                    f"{len(rtt[name])}",
+                    f"{p50 * 1e3:.3f} ms",
+                    f"{p99 * 1e3:.3f} ms",
+                    f"{p50 / base:.2f}x",
+                )
+            )
 
         # Fan-out: one signed request to n miners at once, wall time per fan-out.
         for n in (64, 256):
@@ -239,8 +257,15 @@ async def run_client(config: dict, ports: dict[int, int], validator_seed: str,
             base = statistics.median(walls["unsigned"])
             for name, _, _ in kinds:
                 p50 = statistics.median(walls[name])
-                rows.append((f"fan-out to {n}, {name}", f"{len(walls[name])}", f"{p50 * 1e3:.1f} ms",
-                             f"{max(walls[name]) * 1e3:.1f} ms (max)", f"{p50 / base:.2f}x"))
+                rows.append(
+                    (
+                        f"fan-out to {n}, {name}",
+                        f"{len(walls[name])}",
+                        f"{p50 * 1e3:.1f} ms",
+                        f"{max(walls[name]) * 1e3:.1f} ms (max)",
+                        f"{p50 / base:.2f}x",
+                    )
+                )
     return rows
 
 
@@ -261,14 +286,28 @@ def main() -> None:
     validator_seed = "//DojoBenchValidator"
     validator = Keypair.create_from_uri(validator_seed)
     miners = [Keypair.create_from_uri(f"//DojoBenchMiner{i}").ss58_address for i in range(MINERS)]
-    neurons = [{"uid": 0, "hotkey": validator.ss58_address, "coldkey": validator.ss58_address, "stake": 5000.0,
-                "validator_permit": True}]
-    neurons += [{"uid": i + 1, "hotkey": hk, "coldkey": hk, "stake": 0.0, "validator_permit": False}
-                for i, hk in enumerate(miners)]
+    neurons = [
+        {
+            "uid": 0,
+            "hotkey": validator.ss58_address,
+            "coldkey": validator.ss58_address,
+            "stake": 5000.0,
+            "validator_permit": True,
+        }
+    ]
+    neurons += [
+        {"uid": i + 1, "hotkey": hk, "coldkey": hk, "stake": 0.0, "validator_permit": False}
+        for i, hk in enumerate(miners)
+    ]
     use_redis = not args.no_redis and redis_ok(REDIS_URL)
     prefix = f"dojo-bench:{os.getpid()}:"
-    config = {"servers": SERVERS, "miners": miners,
-              "neurons": neurons, "redis_url": REDIS_URL if use_redis else None, "redis_prefix": prefix}
+    config = {
+        "servers": SERVERS,
+        "miners": miners,
+        "neurons": neurons,
+        "redis_url": REDIS_URL if use_redis else None,
+        "redis_prefix": prefix,
+    }
 
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
@@ -294,8 +333,10 @@ def main() -> None:
                 if keys:
                     r.delete(*keys)
 
-    print(f"\nSigned transport (btauth/1), {SERVERS} server processes hosting {MINERS} miner identities, "
-          f"loopback, {os.cpu_count()} CPUs")
+    print(
+        f"\nSigned transport (btauth/1), {SERVERS} server processes hosting {MINERS} miner identities, "
+        f"loopback, {os.cpu_count()} CPUs"
+    )
     header = ("measure", "n", "p50", "p99 / max", "vs unsigned")
     widths = [max(len(str(r[c])) for r in [header, *rows]) for c in range(len(header))]
     for r in [header, tuple("-" * w for w in widths), *rows]:
@@ -304,10 +345,14 @@ def main() -> None:
     ratio = {r[0]: float(r[4].rstrip("x")) for r in rows if r[4] != "-"}
     p50_256 = next(float(r[2].split()[0]) / 1e3 for r in rows if r[0] == "fan-out to 256, signed")
     overhead = ratio["round trip, signed"] - 1
-    print(f"\nsigning + verification add {overhead:+.0%} to the round-trip p50 (aim <= +{AIM_P50_OVERHEAD:.0%}): "
-          f"{'OK' if overhead <= AIM_P50_OVERHEAD else 'MISSED'}")
-    print(f"signed fan-out to 256 miners p50 {p50_256 * 1e3:.0f} ms (aim <= {AIM_FANOUT_256_S * 1e3:.0f} ms): "
-          f"{'OK' if p50_256 <= AIM_FANOUT_256_S else 'MISSED'}")
+    print(
+        f"\nsigning + verification add {overhead:+.0%} to the round-trip p50 (aim <= +{AIM_P50_OVERHEAD:.0%}): "
+        f"{'OK' if overhead <= AIM_P50_OVERHEAD else 'MISSED'}"
+    )
+    print(
+        f"signed fan-out to 256 miners p50 {p50_256 * 1e3:.0f} ms (aim <= {AIM_FANOUT_256_S * 1e3:.0f} ms): "
+        f"{'OK' if p50_256 <= AIM_FANOUT_256_S else 'MISSED'}"
+    )
     print(f"(bench wall time {time.monotonic() - started:.1f} s)")
 
 

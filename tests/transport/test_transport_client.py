@@ -43,8 +43,10 @@ class Miners:
     def __init__(self, keys: Keys, n_fast: int, n_slow: int, min_stake: float = MIN_STAKE) -> None:
         n = n_fast + n_slow
         self.hotkeys = [new_keypair() for _ in range(n)]
-        extra = tuple(Neuron(uid=100 + i, hotkey=kp.ss58_address, coldkey="c", stake=0.0, validator_permit=False)
-                      for i, kp in enumerate(self.hotkeys))
+        extra = tuple(
+            Neuron(uid=100 + i, hotkey=kp.ss58_address, coldkey="c", stake=0.0, validator_permit=False)
+            for i, kp in enumerate(self.hotkeys)
+        )
         base = keys.metagraph()
         snapshot = Metagraph(netuid=1, block=base.block, neurons=base.neurons + extra)
         self.calls = Calls()
@@ -267,14 +269,33 @@ def test_auth_headers_match_the_sdk_and_verify(keys: Keys) -> None:
     body = b'{"a":1}'
     ours = client.auth_headers("POST", "/v1/tasks?x=1", body, keys.miner.ss58_address)
     nonce = int(ours[http_auth.HEADER_NONCE])
-    sdk = http_auth.sign(keys.validator, method="POST", path="/v1/tasks?x=1", body=body,
-                         receiver_ss58=keys.miner.ss58_address, nonce_ns=nonce)
+    sdk = http_auth.sign(
+        keys.validator,
+        method="POST",
+        path="/v1/tasks?x=1",
+        body=body,
+        receiver_ss58=keys.miner.ss58_address,
+        nonce_ns=nonce,
+    )
     assert set(ours) == set(sdk)
     assert {k: v for k, v in ours.items() if k != http_auth.HEADER_SIGNATURE} == {
-        k: v for k, v in sdk.items() if k != http_auth.HEADER_SIGNATURE}  # sr25519 signatures are randomised
-    caller = http_auth.verify(ours, body, method="POST", path="/v1/tasks?x=1",
-                              self_hotkey_ss58=keys.miner.ss58_address, nonce_store=http_auth.InMemoryNonceStore())
+        k: v for k, v in sdk.items() if k != http_auth.HEADER_SIGNATURE
+    }  # sr25519 signatures are randomised
+    caller = http_auth.verify(
+        ours,
+        body,
+        method="POST",
+        path="/v1/tasks?x=1",
+        self_hotkey_ss58=keys.miner.ss58_address,
+        nonce_store=http_auth.InMemoryNonceStore(),
+    )
     assert caller.hotkey_ss58 == keys.validator.ss58_address and caller.nonce_ns == nonce
     with pytest.raises(http_auth.BadSignature):
-        http_auth.verify(ours, b'{"a":2}', method="POST", path="/v1/tasks?x=1",
-                         self_hotkey_ss58=keys.miner.ss58_address, nonce_store=http_auth.InMemoryNonceStore())
+        http_auth.verify(
+            ours,
+            b'{"a":2}',
+            method="POST",
+            path="/v1/tasks?x=1",
+            self_hotkey_ss58=keys.miner.ss58_address,
+            nonce_store=http_auth.InMemoryNonceStore(),
+        )

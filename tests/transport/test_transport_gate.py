@@ -95,8 +95,13 @@ def test_signed_query_string_is_verified_as_sent(served, keys: Keys, http: httpx
     ok = send(http, url, b"{}", signed(keys.validator, b"{}", keys.miner.ss58_address, path=path), path=path)
     assert ok.status_code == 200, ok.text
     before = calls.count
-    forged = send(http, url, b"{}", signed(keys.validator, b"{}", keys.miner.ss58_address, path=path),
-                  path=PATH + "?round=8&tag=a%20b")
+    forged = send(
+        http,
+        url,
+        b"{}",
+        signed(keys.validator, b"{}", keys.miner.ss58_address, path=path),
+        path=PATH + "?round=8&tag=a%20b",
+    )
     assert_refused(forged, 401, "bad signature", calls, before)
 
 
@@ -104,7 +109,13 @@ def test_unsigned_request_is_refused(served, http: httpx.Client) -> None:
     url, calls, _, _ = served
     before = calls.count
     resp = send(http, url, b'{"text":"hi"}', {})
-    assert_refused(resp, 401, "unsigned request (expected btauth/1 headers): missing or unsupported X-Bittensor-Version", calls, before)
+    assert_refused(
+        resp,
+        401,
+        "unsigned request (expected btauth/1 headers): missing or unsupported X-Bittensor-Version",
+        calls,
+        before,
+    )
 
 
 def test_bad_signature_is_refused(served, keys: Keys, http: httpx.Client) -> None:
@@ -166,8 +177,13 @@ def test_registered_non_validator_is_forbidden(served, keys: Keys, http: httpx.C
     url, calls, _, _ = served
     before = calls.count
     resp = send(http, url, b"{}", signed(keys.plain, b"{}", keys.miner.ss58_address))
-    assert_refused(resp, 403, "(uid 4) is not a validator: no validator permit and stake 100 is below the minimum 1000",
-                   calls, before)
+    assert_refused(
+        resp,
+        403,
+        "(uid 4) is not a validator: no validator permit and stake 100 is below the minimum 1000",
+        calls,
+        before,
+    )
 
 
 def test_oversized_or_unbounded_body_is_refused_before_verification(served, keys: Keys, http: httpx.Client) -> None:
@@ -199,9 +215,16 @@ def test_metagraph_is_read_once_per_ttl_not_per_request(served, keys: Keys, http
 def test_new_validator_is_admitted_after_a_miss_refresh(keys: Keys, http: httpx.Client) -> None:
     before_registration = keys.metagraph()
     newcomer = Keys().validator
-    after = Metagraph(netuid=1, block=101, neurons=before_registration.neurons + (
-        before_registration.neurons[0].__class__(uid=9, hotkey=newcomer.ss58_address, coldkey="c", stake=0.0,
-                                                 validator_permit=True),))
+    after = Metagraph(
+        netuid=1,
+        block=101,
+        neurons=before_registration.neurons
+        + (
+            before_registration.neurons[0].__class__(
+                uid=9, hotkey=newcomer.ss58_address, coldkey="c", stake=0.0, validator_permit=True
+            ),
+        ),
+    )
     source = Source(before_registration)
     gate = ValidatorGate(keys.miner.ss58_address, source, MIN_STAKE, cache_ttl_s=3600, miss_refresh_s=0.0)
     calls = Calls()

@@ -66,8 +66,13 @@ def two_servers(tmp_path: Path, redis_prefix: str) -> Iterator[tuple[Keys, list[
         for i in range(2):
             port = free_port()
             log = open(tmp_path / f"server{i}.log", "wb")  # noqa: SIM115 - closed when the test ends
-            procs.append(subprocess.Popen([sys.executable, str(HERE / "gate_server_main.py"), str(path), str(port)],
-                                          stdout=log, stderr=subprocess.STDOUT))
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, str(HERE / "gate_server_main.py"), str(path), str(port)],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
             urls.append(f"http://127.0.0.1:{port}")
         for url in urls:
             wait_http_ok(url + "/calls", timeout=30)
@@ -80,8 +85,9 @@ def two_servers(tmp_path: Path, redis_prefix: str) -> Iterator[tuple[Keys, list[
 def test_replay_across_two_processes_sharing_redis_is_refused(two_servers) -> None:
     keys, (first, second) = two_servers
     body = b'{"text":"dispatch"}'
-    headers = http_auth.sign(keys.validator, method="POST", path="/v1/echo", body=body,
-                             receiver_ss58=keys.miner.ss58_address)
+    headers = http_auth.sign(
+        keys.validator, method="POST", path="/v1/echo", body=body, receiver_ss58=keys.miner.ss58_address
+    )
     headers["content-type"] = "application/json"
     with httpx.Client(timeout=5) as http:
         ok = http.post(first + "/v1/echo", content=body, headers=headers)
@@ -93,8 +99,9 @@ def test_replay_across_two_processes_sharing_redis_is_refused(two_servers) -> No
         assert http.get(first + "/calls").json() == {"count": 1}
         assert http.get(second + "/calls").json() == {"count": 0}
         # A fresh signature of the same body still gets through the second process.
-        fresh = http_auth.sign(keys.validator, method="POST", path="/v1/echo", body=body,
-                               receiver_ss58=keys.miner.ss58_address)
+        fresh = http_auth.sign(
+            keys.validator, method="POST", path="/v1/echo", body=body, receiver_ss58=keys.miner.ss58_address
+        )
         assert http.post(second + "/v1/echo", content=body, headers=fresh).status_code == 200
         assert http.get(second + "/calls").json() == {"count": 1}
 
@@ -106,8 +113,9 @@ def test_unreachable_redis_fails_closed_with_503() -> None:
     calls = Calls()
     with ThreadServer(gated_app(gate, calls), free_port()) as srv, httpx.Client(timeout=10) as http:
         body = b"{}"
-        headers = http_auth.sign(keys.validator, method="POST", path="/v1/echo", body=body,
-                                 receiver_ss58=keys.miner.ss58_address)
+        headers = http_auth.sign(
+            keys.validator, method="POST", path="/v1/echo", body=body, receiver_ss58=keys.miner.ss58_address
+        )
         resp = http.post(srv.url + "/v1/echo", content=body, headers=headers)
         assert resp.status_code == 503, resp.text
         assert "replay protection unavailable" in resp.json()["detail"]
@@ -120,10 +128,13 @@ async def test_a_burst_of_signed_calls_queues_for_redis_instead_of_failing(redis
     calls = Calls()
     with ThreadServer(gated_app(gate, calls), free_port()) as srv:
         async with SignedClient(keys.validator, timeout=20.0) as client:
-            replies = await asyncio.gather(*(
-                client.post(srv.url, keys.miner.ss58_address, "/v1/echo", {"text": str(i)}, EchoOut)
-                for i in range(150)
-            ), return_exceptions=True)
+            replies = await asyncio.gather(
+                *(
+                    client.post(srv.url, keys.miner.ss58_address, "/v1/echo", {"text": str(i)}, EchoOut)
+                    for i in range(150)
+                ),
+                return_exceptions=True,
+            )
     failures = [r for r in replies if not isinstance(r, EchoOut)]
     assert not failures, failures[:3]
     assert sorted(int(r.text) for r in replies) == list(range(150))

@@ -55,8 +55,13 @@ class MetagraphCache:
                 snap = await asyncio.to_thread(self._source)
             except Exception as exc:  # noqa: BLE001 - any chain failure: keep serving the last snapshot
                 self._last_error = f"{type(exc).__name__}: {exc}"
-                log(logger, "transport.metagraph_unavailable", logging.WARNING, error=self._last_error,
-                    cached_block=self._snapshot.block if self._snapshot else None)
+                log(
+                    logger,
+                    "transport.metagraph_unavailable",
+                    logging.WARNING,
+                    error=self._last_error,
+                    cached_block=self._snapshot.block if self._snapshot else None,
+                )
                 return
             self._snapshot = snap
             self._by_hotkey = {n.hotkey: n for n in snap.neurons}

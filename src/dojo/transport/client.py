@@ -109,7 +109,9 @@ class SignedClient:
     def from_settings(cls, settings: Settings, keypair: Keypair) -> SignedClient:
         """A client with the configured timeout (the profile's unless overridden) and concurrency."""
         timeout = settings.transport.request_timeout_s or settings.timings.request_timeout_s
-        return cls(keypair, timeout, settings.transport.max_concurrency, max_reply_bytes=settings.transport.max_body_bytes)
+        return cls(
+            keypair, timeout, settings.transport.max_concurrency, max_reply_bytes=settings.transport.max_body_bytes
+        )
 
     async def __aenter__(self) -> SignedClient:
         return self
@@ -125,12 +127,20 @@ class SignedClient:
         """The ``btauth/1`` headers for exactly these bytes, bound to ``receiver_hotkey``, with a fresh nonce."""
         nonce = self._nonces.next()
         if getattr(self.keypair, "crypto_type", None) != _SR25519:
-            return http_auth.sign(self.keypair, method=method, path=target, body=body,
-                                  receiver_ss58=receiver_hotkey, nonce_ns=nonce)
+            return http_auth.sign(
+                self.keypair, method=method, path=target, body=body, receiver_ss58=receiver_hotkey, nonce_ns=nonce
+            )
         # The same headers http_auth.sign builds for an sr25519 keypair, without re-resolving the
         # signer on every call (a runtime protocol check that costs a third of the signing time).
-        payload = http_auth.build_payload(scheme="sr25519", method=method, path=target, body=body, nonce_ns=nonce,
-                                          sender_ss58=self.hotkey, receiver_ss58=receiver_hotkey)
+        payload = http_auth.build_payload(
+            scheme="sr25519",
+            method=method,
+            path=target,
+            body=body,
+            nonce_ns=nonce,
+            sender_ss58=self.hotkey,
+            receiver_ss58=receiver_hotkey,
+        )
         return {
             http_auth.HEADER_VERSION: http_auth.VERSION,
             http_auth.HEADER_HOTKEY: self.hotkey,
@@ -139,9 +149,7 @@ class SignedClient:
             http_auth.HEADER_RECEIVER: receiver_hotkey,
         }
 
-    async def post(
-        self, address: str, receiver_hotkey: str, path: str, body: Body, reply_model: type[M]
-    ) -> M:
+    async def post(self, address: str, receiver_hotkey: str, path: str, body: Body, reply_model: type[M]) -> M:
         """POST ``body`` signed to ``address + path``; the reply parsed as ``reply_model``.
 
         Raises ``Timeout``, ``Unreachable``, ``Rejected(status, detail)`` or ``BadReply``.
@@ -213,10 +221,12 @@ class SignedClient:
         try:
             return reply_model.model_validate_json(data)
         except ValidationError as exc:
-            first = exc.errors()[0] if exc.errors() else {}
-            reason = f"{'.'.join(str(p) for p in first.get('loc', ()))}: {first.get('msg', exc)}".strip(": ")
-            raise BadReply(f"reply is not a valid {reply_model.__name__} ({exc.error_count()} errors; {reason})",
-                           **where) from None
+            errors = exc.errors()
+            loc = ".".join(str(p) for p in errors[0]["loc"]) if errors else ""
+            reason = (f"{loc}: " if loc else "") + (errors[0]["msg"] if errors else str(exc))
+            raise BadReply(
+                f"reply is not a valid {reply_model.__name__} ({exc.error_count()} errors; {reason})", **where
+            ) from None
 
     async def _read_bounded(self, response: httpx.Response, where: dict[str, str]) -> bytes:
         length = response.headers.get("content-length")

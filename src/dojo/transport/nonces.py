@@ -72,8 +72,11 @@ class RedisNonceStore:
 
         if self._sync is None:
             pool = redis.BlockingConnectionPool.from_url(
-                self.redis_url, max_connections=_POOL_SIZE, timeout=_TIMEOUT_S,
-                socket_timeout=_TIMEOUT_S, socket_connect_timeout=_TIMEOUT_S,
+                self.redis_url,
+                max_connections=_POOL_SIZE,
+                timeout=_TIMEOUT_S,
+                socket_timeout=_TIMEOUT_S,
+                socket_connect_timeout=_TIMEOUT_S,
             )
             self._sync = redis.Redis(connection_pool=pool)
         try:
@@ -90,8 +93,11 @@ class RedisNonceStore:
             # A bounded pool that waits for a free connection: a burst of requests (a validator's
             # fan-out) must queue for Redis, not fail with "too many connections".
             apool = redis.asyncio.BlockingConnectionPool.from_url(
-                self.redis_url, max_connections=_POOL_SIZE, timeout=_TIMEOUT_S,
-                socket_timeout=_TIMEOUT_S, socket_connect_timeout=_TIMEOUT_S,
+                self.redis_url,
+                max_connections=_POOL_SIZE,
+                timeout=_TIMEOUT_S,
+                socket_timeout=_TIMEOUT_S,
+                socket_connect_timeout=_TIMEOUT_S,
             )
             self._async = redis.asyncio.Redis(connection_pool=apool)
         try:

@@ -25,9 +25,11 @@ class PerOriginTransport(httpx.AsyncBaseTransport):
     """
 
     def __init__(self, connections_per_origin: int, keepalive_expiry: float = 5.0, max_origins: int = 4096) -> None:
-        self._limits = httpx.Limits(max_connections=connections_per_origin,
-                                    max_keepalive_connections=connections_per_origin,
-                                    keepalive_expiry=keepalive_expiry)
+        self._limits = httpx.Limits(
+            max_connections=connections_per_origin,
+            max_keepalive_connections=connections_per_origin,
+            keepalive_expiry=keepalive_expiry,
+        )
         self._max_origins = max_origins
         self._pools: OrderedDict[Origin, httpx.AsyncHTTPTransport] = OrderedDict()
         self._ssl: ssl.SSLContext | None = None  # built once, on first use

@@ -103,9 +103,7 @@ class ValidatorGate:
         self._async_store = self.nonce_store if isinstance(self.nonce_store, AsyncNonceStore) else None
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, self_hotkey: str, metagraph: Callable[[], Metagraph]
-    ) -> ValidatorGate:
+    def from_settings(cls, settings: Settings, self_hotkey: str, metagraph: Callable[[], Metagraph]) -> ValidatorGate:
         """A gate configured from the settings tree (min stake, Redis nonce store, body limit, cache TTL)."""
         return cls(
             self_hotkey,
@@ -124,8 +122,14 @@ class ValidatorGate:
         return hotkey
 
     def _reject(self, status: int, reason: str, request: Request, hotkey: str | None = None) -> HTTPException:
-        log(logger, "transport.rejected", status=status, reason=reason, path=request.url.path,
-            hotkey=hotkey or request.headers.get(http_auth.HEADER_HOTKEY, "-"))
+        log(
+            logger,
+            "transport.rejected",
+            status=status,
+            reason=reason,
+            path=request.url.path,
+            hotkey=hotkey or request.headers.get(http_auth.HEADER_HOTKEY, "-"),
+        )
         headers = {"WWW-Authenticate": http_auth.PROTOCOL} if status == 401 else None
         return HTTPException(status_code=status, detail=reason, headers=headers)
 
