@@ -128,7 +128,7 @@ class ValidatorGate:
             status=status,
             reason=reason,
             path=request.url.path,
-            hotkey=hotkey or request.headers.get(http_auth.HEADER_HOTKEY, "-"),
+            hotkey=(hotkey or request.headers.get(http_auth.HEADER_HOTKEY, "-"))[:64],  # unauthenticated input
         )
         headers = {"WWW-Authenticate": http_auth.PROTOCOL} if status == 401 else None
         return HTTPException(status_code=status, detail=reason, headers=headers)
