@@ -52,7 +52,16 @@ def test_service_on_postgres(tmp_home: Path, tmp_path: Path, pg_url: str) -> Non
     finally:
         stop(proc)
     with psycopg.connect(pg_url.replace("postgresql+psycopg", "postgresql")) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (_head(),)
+        assert conn.execute("SELECT count(*) FROM tasks").fetchone() == (0,)
+
+
+def _head() -> str:
+    from alembic.script import ScriptDirectory
+
+    from dojo.worker_api.store.db import MIGRATIONS
+
+    return str(ScriptDirectory(str(MIGRATIONS)).get_current_head())
 
 
 def test_bad_database_url_is_one_clear_line(tmp_home: Path) -> None:

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import TypeAdapter
-from sqlalchemy import case, select, update
+from sqlalchemy import and_, case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dojo.protocol import Criterion, check_values
-from dojo.worker_api.contexts.access import visible_task
+from dojo.worker_api.contexts.access import linked_miner_ids
 from dojo.worker_api.envelope import ApiError
 from dojo.worker_api.store.models import Result, Task, TaskStatus, utcnow
 
@@ -42,14 +42,21 @@ def _closed(task: Task, now: datetime) -> ApiError:
 
 async def submit_result(session: AsyncSession, labeller_id: int, task_id: str,
                         scores: dict[str, float]) -> Accepted:
-    """Accept the labeller's ``scores`` for the task or raise the reason (404/409/410/422)."""
-    task = await visible_task(session, labeller_id, task_id)
-    if task is None:
+    """Accept the labeller's ``scores`` for the task or raise the reason (404/409/410/422).
+
+    Visibility goes through ``linked_miner_ids`` (the rule of ``contexts.access``), read together
+    with the labeller's earlier answer in one query.
+    """
+    found = (await session.execute(
+        select(Task, Result.id)
+        .outerjoin(Result, and_(Result.task_id == Task.id, Result.labeller_id == labeller_id))
+        .where(Task.id == task_id, Task.miner_id.in_(linked_miner_ids(labeller_id)))
+    )).one_or_none()
+    if found is None:
         raise ApiError(404, f"no task {task_id} among the tasks of your partner miners")
+    task, previous = found
     now = utcnow()
-    answered = await session.execute(
-        select(Result.id).where(Result.task_id == task_id, Result.labeller_id == labeller_id))
-    if answered.first() is not None:
+    if previous is not None:
         raise ApiError(409, "you have already answered this task")
     if task.status != TaskStatus.open.value or task.expire_at <= now or task.result_count >= task.max_results:
         raise _closed(task, now)

@@ -17,7 +17,8 @@ from dojo.worker_api.store.models import Labeller, LabellerGrade, Miner, Result,
 
 PREVIEW_CHARS = 280
 STATUSES = ("all", "open", "completed", "expired")
-SORTS = {"newest": (Task.created_at.desc(), Task.id), "oldest": (Task.created_at.asc(), Task.id),
+# each order matches an index's column order (ix_tasks_list_*), so a page is read without sorting
+SORTS = {"newest": (Task.created_at.desc(), Task.id.desc()), "oldest": (Task.created_at.asc(), Task.id),
          "expiring": (Task.expire_at.asc(), Task.id),
          "most_answered": (Task.result_count.desc(), Task.created_at.desc(), Task.id)}
 

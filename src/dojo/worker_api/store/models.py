@@ -103,8 +103,8 @@ class Task(Base):
     __tablename__ = "tasks"
     __table_args__ = (
         Index("ix_tasks_miner_status_created", "miner_id", "status", "created_at"),
-        Index("ix_tasks_list_created", "status", "created_at", "expire_at", "miner_id", "id"),
-        Index("ix_tasks_list_expire", "status", "expire_at", "created_at", "miner_id", "id"),
+        Index("ix_tasks_list_created", "status", "created_at", "id", "expire_at", "miner_id"),
+        Index("ix_tasks_list_expire", "status", "expire_at", "id", "created_at", "miner_id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -1,4 +1,4 @@
-"""Covering indexes for the labeller's task list (count and page ids read from the index alone).
+"""Covering indexes for the labeller's task list: count and page ids come from the index alone, in its order.
 
 Revision ID: 0002
 Revises: 0001
@@ -16,8 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_tasks_list_created", "tasks", ["status", "created_at", "expire_at", "miner_id", "id"])
-    op.create_index("ix_tasks_list_expire", "tasks", ["status", "expire_at", "created_at", "miner_id", "id"])
+    op.create_index("ix_tasks_list_created", "tasks", ["status", "created_at", "id", "expire_at", "miner_id"])
+    op.create_index("ix_tasks_list_expire", "tasks", ["status", "expire_at", "id", "created_at", "miner_id"])
     op.drop_index("ix_tasks_status_expire", table_name="tasks")
 
 
