@@ -205,15 +205,25 @@ var dojoObfuscate, dojoIdentifiers;
     }
     var reservedList = Array.from(reserved).concat(Array.from(keep));
 
+    var cacheEntries = Object.keys(props).map(function (k) { return [k.slice(1), props[k]]; });
+
     function run(ast, opts, module) {
-      var cache = { vars: { props: Object.assign({}, props) } };
-      return Terser.minify_sync(ast, {
-        module: module,
-        compress: opts.compress ? { toplevel: false, passes: 1, keep_fargs: true } : false,
-        mangle: { toplevel: renameTop, reserved: reservedList, nth_identifier: nth },
-        nameCache: cache,
-        format: { comments: false, inline_script: true }
-      }).code;
+      if (opts.compress) {
+        return Terser.minify_sync(ast, {
+          module: module,
+          compress: { toplevel: false, passes: 1, keep_fargs: true },
+          mangle: { toplevel: renameTop, reserved: reservedList, nth_identifier: nth },
+          nameCache: { vars: { props: Object.assign({}, props) } },
+          format: { comments: false, inline_script: true }
+        }).code;
+      }
+      // Without the compressor, the scope analysis done by parse() is still valid: mangle and
+      // print directly instead of having minify() analyse the tree a second time.
+      ast.mangle_names({
+        toplevel: renameTop, reserved: reservedList, nth_identifier: nth, module: module,
+        cache: { props: new Map(cacheEntries) }
+      });
+      return ast.print_to_string({ comments: false, inline_script: true });
     }
 
     var outScripts = scripts.map(function (s, i) {
