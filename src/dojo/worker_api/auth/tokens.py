@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -12,6 +13,7 @@ from typing import Any
 
 import jwt
 
+from dojo.errors import DojoError
 from dojo.worker_api.envelope import ApiError
 
 LABELLER = "dojo-labeller"
@@ -70,10 +72,14 @@ def load_or_create_secret(configured: str | None, home: Path) -> str:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        secret = path.read_text().strip()
-        if secret:
-            return secret
-        raise ApiError(500, f"empty JWT secret file {path}") from None
+        deadline = time.monotonic() + 5.0  # another process may be writing it right now
+        while True:
+            secret = path.read_text().strip()
+            if secret:
+                return secret
+            if time.monotonic() > deadline:
+                raise DojoError(f"the JWT secret file {path} is empty: delete it or set DOJO_WORKER_JWT_SECRET") from None
+            time.sleep(0.05)
     secret = secrets.token_urlsafe(48)
     with os.fdopen(fd, "w") as fh:
         fh.write(secret)
