@@ -104,6 +104,9 @@ def seed(db_url: str) -> tuple[list[str], list[dict[str, Any]]]:
                                             "created_at": now} for i in range(LABELLERS)])
         for start in range(0, TASKS, 1000):
             conn.execute(insert(Task), tasks[start:start + 1000])
+    if engine.dialect.name == "postgresql":  # the steady state autovacuum reaches: visibility map and statistics
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
     tokens = TokenService(SECRET, 3600)
     return [tokens.issue(LABELLER, "0x" + f"{i + 1:040x}", i + 1)[0] for i in range(LABELLERS)], tasks
