@@ -16,8 +16,6 @@ def test_bad_starts_give_one_clear_line(tmp_path: Path, tmp_home: Path) -> None:
         "no-wallet": (["validator", "--wallet.name", "ghost"], "no wallet 'ghost'"),
         "bad-source": (["validator", "--wallet.name", "val", "--wallet.hotkey", "hot", "--task-source", "bogus"],
                        "unknown task source 'bogus'"),
-        "bad-db": (["validator", "--wallet.name", "val", "--wallet.hotkey", "hot", "--db-url", "mysql://x/y"],
-                   "unsupported validator database"),
     }
     procs = {name: start_dojo(args, common, tmp_path / f"{name}.log") for name, (args, _) in cases.items()}
     for name, proc in procs.items():

@@ -10,6 +10,7 @@ from scipy.stats import chisquare
 from vfakes import Clock, FakeChain, FakeGateway, FakeMiner, ListSource, targets
 
 from dojo import protocol
+from dojo.validator.copies import default_obfuscator
 from dojo.validator.engine import Engine, EngineConfig
 from dojo.validator.sources import ProceduralSource
 from dojo.validator.store.models import Assignment, Task
@@ -52,7 +53,7 @@ def _engine(store, source, behaviours, tasks_per_round, obfuscate, seed=None):
 
 
 async def test_requests_to_miners_hold_no_truth_and_no_model_name(store) -> None:
-    obfuscate = __import__("vfakes").tag_obfuscate  # TEMP the real JavaScript-aware obfuscation
+    obfuscate = default_obfuscator()  # the real JavaScript-aware obfuscation
     eng, gw, clock = _engine(store, ProceduralSource(seed=None), ["good"] * 3, 3, obfuscate)
     # the fake miners read ranks from the content, which procedural tasks do not carry: label by position
     for m in gw.miners.values():

@@ -111,3 +111,12 @@ async def test_planned_copies_survive_and_get_a_fresh_deadline(store, make_engin
     sent = [t for _, t in gateway.sent]
     assert all(t.expire_at == clock.now + timedelta(seconds=60) for t in sent)
     assert store.task_counts() == {"dispatched": 1}
+
+
+def test_a_bad_database_url_is_a_clear_error(tmp_path) -> None:
+    from dojo.errors import DojoError
+
+    with pytest.raises(DojoError, match="unsupported validator database 'mysql'"):
+        ValidatorStore("mysql://x/y")
+    with pytest.raises(DojoError, match="invalid validator database URL"):
+        ValidatorStore("::not a url::")

@@ -8,9 +8,11 @@ again after a restart and no two miners share an order or ids.
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -73,13 +75,23 @@ def wire_task(payload: dict[str, Any], expire_at: datetime) -> protocol.Task:
 
 
 def plan_round(tasks: list[NewTask], miners: list[MinerTarget], seed: int | None, expire_at: datetime,
-               obfuscate: Obfuscator | None) -> list[NewAssignment]:
-    """Every miner's copy of every task (CPU work: call it in a thread)."""
-    out: list[NewAssignment] = []
-    for task in tasks:
-        for miner in miners:
-            plan = build_copy(task, miner.hotkey, copy_rng(seed, task.id, miner.hotkey), obfuscate)
-            wire_task(plan.payload, expire_at)  # fail here, not at the miner, if a copy is malformed
-            out.append(NewAssignment(task_id=task.id, miner=miner, miner_task_id=plan.miner_task_id,
-                                     completion_map=plan.completion_map, payload=plan.payload, expire_at=expire_at))
-    return out
+               obfuscate: Obfuscator | None, workers: int | None = None) -> list[NewAssignment]:
+    """Every miner's copy of every task (CPU work: call it in a thread).
+
+    Copies are independent (each has its own random source), so they are built on a small thread
+    pool: the obfuscator runs in V8 outside the GIL, one context per thread.
+    """
+    pairs = [(task, miner) for task in tasks for miner in miners]
+
+    def one(pair: tuple[NewTask, MinerTarget]) -> NewAssignment:
+        task, miner = pair
+        plan = build_copy(task, miner.hotkey, copy_rng(seed, task.id, miner.hotkey), obfuscate)
+        wire_task(plan.payload, expire_at)  # fail here, not at the miner, if a copy is malformed
+        return NewAssignment(task_id=task.id, miner=miner, miner_task_id=plan.miner_task_id,
+                             completion_map=plan.completion_map, payload=plan.payload, expire_at=expire_at)
+
+    n = workers if workers is not None else min(4, os.cpu_count() or 1)
+    if n <= 1 or len(pairs) < 2:
+        return [one(p) for p in pairs]
+    with ThreadPoolExecutor(max_workers=n, thread_name_prefix="dojo-copies") as pool:
+        return list(pool.map(one, pairs))
