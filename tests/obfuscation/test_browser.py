@@ -106,6 +106,16 @@ def test_samples_really_exercise_their_code(browser: Browser) -> None:
     assert run["steps"][0]["doctype"] == "html" and run["steps"][0]["mode"] == "CSS1Compat"
 
 
+def test_shadowing_sample_really_resolves_names_on_the_element(browser: Browser) -> None:
+    """In the original, reset()/clear() in a handler reach the form and the document, not the globals."""
+    actions = [(a[0], a[1], a[2] if len(a) > 2 else None) for a in SAMPLE_ACTIONS["shadowing.html"]]
+    run = session(browser, "check/shadowing", obfuscate_html(sample("shadowing.html"), 2), actions)
+    after_wipe = run["steps"][2]["state"]
+    assert after_wipe["amount"] == "5" and after_wipe["resets"] == 0 and after_wipe["log"] == ["wipe"]
+    last = run["steps"][-1]["state"]
+    assert last["clears"] == 0 and last["own"] == 2 and last["log"] == ["wipe", "clearer", "own", "own"]
+
+
 @pytest.mark.parametrize("task", one_task_per_family(), ids=lambda t: t.metadata["family"])
 def test_generator_families_behave_the_same(browser: Browser, task: Any) -> None:
     actions = _untimed(actions_for(task))

@@ -163,3 +163,10 @@ def test_fresh_ids_are_new_uuid4_and_seeded() -> None:
     assert ids == fresh_ids(4, random.Random(1)) and ids != fresh_ids(4, random.Random(2))
     out = "".join(obfuscate_html(r.content, 1) for r in task.responses)
     assert not any(str(i) in out or uuid.UUID(str(i)).hex in out for i in old)
+
+
+def test_globals_a_handler_would_find_on_its_element_keep_their_names() -> None:
+    decoded = unwrap_document(obfuscate_html(sample("shadowing.html"), 6))
+    assert "function reset()" in decoded and "function clear()" in decoded
+    assert 'onclick="reset();' in decoded and 'onclick="clear();' in decoded
+    assert "ownHandlerTarget" not in decoded and "noteHandlerRan" not in decoded
