@@ -18,9 +18,15 @@ import time
 from collections.abc import Callable
 
 from dojo.synthetic.procedural import generate_task
-from dojo.synthetic.validation import check_document
+from dojo.synthetic.validation import documents_errors
 
 AIM_COMPLETE_TASKS_PER_S = 50.0
+
+
+def _validate(docs: list[str]) -> None:
+    errors = [e for e in documents_errors(docs) if e]
+    if errors:
+        raise SystemExit(f"invalid document: {errors[0]}")
 
 
 def _timed(fn: Callable[[int], int], seconds: float, max_items: int) -> tuple[int, float, int]:
@@ -52,8 +58,7 @@ def main() -> None:
 
     def gen_validate(i: int) -> int:
         task = generate_task(seed0 + i)
-        for r in task.responses:
-            check_document(r.content)
+        _validate([r.content for r in task.responses])
         return sum(len(r.content) for r in task.responses)
 
     gen_validate(0)  # warm up V8
@@ -81,12 +86,10 @@ def main() -> None:
 
         def complete(i: int) -> int:
             task = generate_task(seed0 + 50_000 + i)
-            total = 0
+            _validate([r.content for r in task.responses])
             for r in task.responses:
-                check_document(r.content)
                 obfuscate(r.content, i)
-                total += len(r.content)
-            return total
+            return sum(len(r.content) for r in task.responses)
 
         cn, cdt, csize = _timed(complete, args.seconds, 5000)
         rows.append(("complete 4-answer tasks/s (+ obfuscation)", cn / cdt, cdt / (csize * copy_per_byte)))

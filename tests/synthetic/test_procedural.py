@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from dojo.synthetic.ladder import LADDER, plan
 from dojo.synthetic.models import SyntheticTask
 from dojo.synthetic.procedural import FAMILIES, Build, actions_for, generate_task
-from dojo.synthetic.validation import document_error
+from dojo.synthetic.validation import documents_errors
 
 
 def _check_task(task: SyntheticTask, n: int = 4) -> None:
@@ -20,9 +20,9 @@ def _check_task(task: SyntheticTask, n: int = 4) -> None:
     assert len(ids) == n
     assert set(task.ground_truth) == ids
     assert sorted(task.ground_truth.values()) == list(range(n))
-    for r in task.responses:
+    errors = documents_errors([r.content for r in task.responses])
+    for r, err in zip(task.responses, errors, strict=True):
         assert task.ground_truth[r.completion_id] == r.ladder_step
-        err = document_error(r.content)
         assert err is None, f"seed {task.metadata['seed']} step {r.ladder_step}: {err}"
     by_step = {r.ladder_step: r.content for r in task.responses}
     for step in range(1, n):

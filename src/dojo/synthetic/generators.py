@@ -14,7 +14,7 @@ from dojo.errors import DojoError
 from dojo.logs import log
 from dojo.synthetic.models import SyntheticTask
 from dojo.synthetic.procedural import generate_task
-from dojo.synthetic.validation import check_document
+from dojo.synthetic.validation import DocumentError, documents_errors
 
 logger = logging.getLogger(__name__)
 MODES = ("auto", "procedural", "llm")
@@ -42,8 +42,9 @@ class ProceduralGenerator:
         with self._lock:
             seed, self._next = self._next, self._next + 1
         task = generate_task(seed, self.n)
-        for r in task.responses:
-            check_document(r.content)
+        for err in documents_errors([r.content for r in task.responses]):
+            if err is not None:
+                raise DocumentError(f"procedural seed {seed} made an invalid document: {err}")
         return task
 
 
