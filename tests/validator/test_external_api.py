@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
@@ -94,3 +95,34 @@ async def test_external_task_is_dispatched_and_scored_by_consensus(store, client
         ext = {r.hotkey: r.score for r in s.scalars(sa.select(TaskScore).where(TaskScore.task_id == task_id))}
     # consensus alone: the three that agree score high, the outlier low
     assert all(ext[m.hotkey] > 0.9 for m in miners[:3]) and ext[miners[3].hotkey] < 0.1
+
+
+async def test_served_on_its_port_and_a_taken_port_is_a_clear_error(store, tmp_home) -> None:
+    import socket
+
+    from dojo.errors import DojoError
+    from dojo.validator.external import serve_external_api
+    from support import free_port
+
+    port = free_port()
+    settings = load_settings(validator__external_api_token=TOKEN, validator__external_api_port=port)
+    server = await serve_external_api(settings, store)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            for _ in range(200):
+                if server.started:
+                    break
+                await asyncio.sleep(0.02)
+            r = await http.post("/api/v1/external-tasks", json=body(), headers=AUTH)
+            assert r.status_code == 201
+            assert (await http.get(f"/api/v1/external-tasks/{r.json()['id']}", headers=AUTH)).json()["state"] == "queued"
+        with socket.socket() as blocker:
+            blocker.bind(("127.0.0.1", 0))
+            blocker.listen()
+            taken = load_settings(validator__external_api_token=TOKEN,
+                                  validator__external_api_port=blocker.getsockname()[1])
+            with pytest.raises(DojoError, match="cannot listen on 127.0.0.1"):
+                await serve_external_api(taken, store)
+    finally:
+        server.should_exit = True
+        await server._dojo_task
