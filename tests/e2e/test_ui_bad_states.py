@@ -127,3 +127,25 @@ def test_expired_session_signs_in_again_and_keeps_the_scores(page, wallet: PageW
     got = miner.results(task_id)
     assert len(got) == 1 and got[0]["scores"] == dict(zip(cids, [3.0, 8.0, 6.0, 2.0], strict=True))
     assert len(wallet.signed) == 2
+
+
+def test_rate_limited_submit_says_when_to_retry_and_retry_works(page, worker_api: WorkerApi, miner: Miner) -> None:
+    base = worker_api.url
+    key = miner.new_key("subscription-keys")
+    task_id, cids = miner.create_task(four(), prompt="Slow down")
+    sign_in(page, base)
+    add_key(page, "Alice", key)
+    page.goto(f"{base}/#/task/{task_id}")
+    score_with_keyboard(page, [1, 2, 3, 4])
+    limited = '{"success": false, "body": null, "error": "too many requests (120 per 1 minute per labeller): retry in 7 s"}'
+    page.route("**/api/v1/tasks/*/result", lambda route: route.fulfill(
+        status=429, headers={"Retry-After": "7", "Content-Type": "application/json"}, body=limited))
+    page.keyboard.press("Enter")
+    expect(page.locator("#task-error")).to_contain_text("Too many requests")
+    expect(page.locator("#task-error")).to_contain_text("Try again in 7 s")
+    expect(page.locator("#submit")).to_be_enabled()  # nothing lost: the same answer can be sent again
+    assert checked(page) == ["1", "2", "3", "4"]
+    page.unroute("**/api/v1/tasks/*/result")
+    page.locator("#submit").click()
+    expect(page).not_to_have_url(f"{base}/#/task/{task_id}")
+    assert miner.results(task_id)[0]["scores"] == dict(zip(cids, [1.0, 2.0, 3.0, 4.0], strict=True))
