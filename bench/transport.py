@@ -173,8 +173,20 @@ def wait_ready(tmp: Path, servers: int, procs: list[subprocess.Popen], timeout: 
     return ports
 
 
+def cpu_seconds(pids: list[int]) -> float | None:
+    """CPU time used so far by this process and the server processes (Linux /proc), or None."""
+    total = time.process_time()
+    try:
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+    return total
+
+
 async def run_client(
-    config: dict, ports: dict[int, int], validator_seed: str, args: argparse.Namespace
+    config: dict, ports: dict[int, int], server_pids: list[int], validator_seed: str, args: argparse.Namespace
 ) -> list[tuple[str, ...]]:
     """Every measurement; returns the table rows."""
     from bittensor.sp_core import Keypair
@@ -209,7 +221,7 @@ async def run_client(
             bad = [r for r in results.values() if not isinstance(r, HeartbeatReply)]
             if bad:
                 raise SystemExit(f"cold fan-out {name}: {len(bad)} failures, e.g. {bad[0]!r}")
-            rows.append((f"fan-out to {MINERS}, {name}, cold", "1", f"{wall * 1e3:.1f} ms", "-", "-"))
+            rows.append((f"fan-out to {MINERS}, {name}, cold", "1", f"{wall * 1e3:.1f} ms", "-", "-", "-"))
         print(f"[{time.strftime('%X')}] warm-up done", file=sys.stderr)
 
         # Round trip: sequential calls to one miner, the kinds alternating call by call so that
@@ -236,27 +248,33 @@ async def run_client(
                     f"{p50 * 1e3:.3f} ms",
                     f"{p99 * 1e3:.3f} ms",
                     f"{p50 / base:.2f}x",
+                    "-",
                 )
             )
 
         # Fan-out: one signed request to n miners at once, wall time per fan-out.
         for n in (64, 256):
             walls: dict[str, list[float]] = {name: [] for name, _, _ in kinds}
+            cpus: dict[str, list[float]] = {name: [] for name, _, _ in kinds}
             tgt = {prefix: targets(prefix, n) for _, _, prefix in kinds}
             deadline = time.monotonic() + args.phase_s
-            for r in range(args.fanout_rounds):
-                if time.monotonic() > deadline and r >= 3:
+            for rnd in range(args.fanout_rounds):
+                if time.monotonic() > deadline and rnd >= 3:
                     break
                 for name, client, prefix in kinds:
-                    started = time.perf_counter()
+                    cpu0, started = cpu_seconds(server_pids), time.perf_counter()
                     results = await client.fan_out(tgt[prefix], "/v1/heartbeat", body, HeartbeatReply)
                     walls[name].append(time.perf_counter() - started)
-                    bad = [r for r in results.values() if not isinstance(r, HeartbeatReply)]
+                    cpu1 = cpu_seconds(server_pids)
+                    if cpu0 is not None and cpu1 is not None:
+                        cpus[name].append(cpu1 - cpu0)
+                    bad = [res for res in results.values() if not isinstance(res, HeartbeatReply)]
                     if bad:
                         raise SystemExit(f"fan-out {name} to {n}: {len(bad)} failures, e.g. {bad[0]!r}")
             base = statistics.median(walls["unsigned"])
             for name, _, _ in kinds:
                 p50 = statistics.median(walls[name])
+                cpu = f"{statistics.mean(cpus[name]) * 1e3:.0f} ms" if cpus[name] else "n/a"
                 rows.append(
                     (
                         f"fan-out to {n}, {name}",
@@ -264,6 +282,7 @@ async def run_client(
                         f"{p50 * 1e3:.1f} ms",
                         f"{max(walls[name]) * 1e3:.1f} ms (max)",
                         f"{p50 / base:.2f}x",
+                        cpu,
                     )
                 )
     return rows
@@ -279,7 +298,7 @@ def main() -> None:
         serve(args.serve[0], int(args.serve[1]))
         return
     # Counts, each phase also cut at phase_s seconds so a busy machine still finishes in about a minute.
-    args.rtt_calls, args.fanout_rounds, args.phase_s = (300, 3, 5.0) if args.quick else (1500, 15, 12.0)
+    args.rtt_calls, args.fanout_rounds, args.phase_s = (300, 3, 4.0) if args.quick else (1500, 15, 8.0)
 
     from bittensor.sp_core import Keypair
 
@@ -310,13 +329,14 @@ def main() -> None:
     }
 
     started = time.monotonic()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.json"
         path.write_text(json.dumps(config))
         procs = [subprocess.Popen([sys.executable, __file__, "--serve", str(path), str(k)]) for k in range(SERVERS)]
         try:
             ports = wait_ready(Path(tmp), SERVERS, procs)
-            rows = asyncio.run(run_client(config, ports, validator_seed, args))
+            rows = asyncio.run(run_client(config, ports, [p.pid for p in procs], validator_seed, args))
         finally:
             for p in procs:
                 p.terminate()
@@ -335,9 +355,10 @@ def main() -> None:
 
     print(
         f"\nSigned transport (btauth/1), {SERVERS} server processes hosting {MINERS} miner identities, "
-        f"loopback, {os.cpu_count()} CPUs"
+        f"loopback, {os.cpu_count()} CPUs, load average {load_before:.1f} -> {os.getloadavg()[0]:.1f} "
+        "(other work on the machine inflates every figure; the ratios are the comparable part)"
     )
-    header = ("measure", "n", "p50", "p99 / max", "vs unsigned")
+    header = ("measure", "n", "p50", "p99 / max", "vs unsigned", "CPU (client+servers)")
     widths = [max(len(str(r[c])) for r in [header, *rows]) for c in range(len(header))]
     for r in [header, tuple("-" * w for w in widths), *rows]:
         print("  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)))
