@@ -136,3 +136,16 @@ def test_cli_serves_tasks_and_llm_without_key_falls_back_with_one_warning(tmp_ho
     lines = [line for line in log_path.read_text().splitlines() if "generator_fallback" in line]
     assert len(lines) == 1 and "level=warning" in lines[0] and "DOJO_SYNTHETIC_LLM_API_KEY" in lines[0]
     assert "Traceback" not in log_path.read_text()
+
+
+def test_a_dead_redis_gives_clear_503s_and_the_service_stays_up(tmp_home: Path) -> None:
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    settings = load_settings(redis_url=dead, synthetic__generator="procedural", synthetic__buffer_size=2)
+    with serve(create_app(settings, backoff_s=0.01)) as url:
+        for _ in range(3):
+            reply = httpx.get(f"{url}/api/v1/tasks/next", timeout=10)
+            assert reply.status_code == 503 and "task buffer unavailable" in reply.json()["detail"]
+        health = httpx.get(f"{url}/health", timeout=10)
+        assert health.status_code == 503 and health.json()["status"] == "degraded"
+        wait_until(lambda: httpx.get(f"{url}/health", timeout=10).json()["generator_errors"] >= 1, timeout=20,
+                   what="the filler to report the outage")
