@@ -250,3 +250,8 @@ def test_unreadable_metagraph_fails_closed_with_503(keys: Keys, http: httpx.Clie
         resp = send(http, srv.url, b"{}", signed(keys.validator, b"{}", keys.miner.ss58_address))
         assert resp.status_code == 200, resp.text
     assert calls.count == 1
+
+
+def test_a_window_longer_than_the_nonce_retention_is_refused_up_front(keys: Keys) -> None:
+    with pytest.raises(ValueError, match="shorter than the freshness window 62s"):
+        ValidatorGate(keys.miner.ss58_address, keys.metagraph, MIN_STAKE, max_age_s=60.0)

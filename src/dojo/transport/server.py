@@ -98,6 +98,13 @@ class ValidatorGate:
         self.max_body_bytes = max_body_bytes
         self.max_age_s = max_age_s
         self.allowed_skew_s = allowed_skew_s
+        retention = getattr(self.nonce_store, "retention", None)
+        if retention is not None and retention < max_age_s + allowed_skew_s:
+            # verify() would refuse every request at run time; say so now instead.
+            raise ValueError(
+                f"nonce store keeps nonces {retention:g}s, shorter than the freshness window "
+                f"{max_age_s + allowed_skew_s:g}s (max_age_s + allowed_skew_s)"
+            )
         self.metagraph = MetagraphCache(metagraph, ttl_s=cache_ttl_s, miss_refresh_s=miss_refresh_s)
         # A store with an async check (Redis) is consulted with await, never inside the sync verify().
         self._async_store = self.nonce_store if isinstance(self.nonce_store, AsyncNonceStore) else None
