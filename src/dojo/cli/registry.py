@@ -16,13 +16,14 @@ import typer
 GROUPS: list[tuple[str, str, str, str]] = [
     ("wallet", "dojo.cli.wallet", "app", "Create and list bittensor wallets."),
     ("chain", "dojo.cli.chain", "app", "The local chain: init, register, stake, metagraph, balances."),
-    ("keys", "dojo.cli.keys", "app", "The miner's key shell: API keys and subscription keys on a worker API."),
+    ("keys", "dojo.cli.keys", "app", "Key shell (run alone) or one action: api-key / subscription-key list, generate, delete."),
     ("dataset", "dojo.cli.dataset", "app", "Datasets from the validator store: export as jsonl, parquet or hf."),
     ("synthetic", "dojo.cli.synthetic", "app", "Synthetic tasks: write one out to open in a browser, check documents."),
 ]
 
 # (command name, module, attribute holding a function) for single commands
 COMMANDS: list[tuple[str, str, str]] = [
+    ("localnet", "dojo.cli.localnet", "localnet"),
     ("worker-api", "dojo.cli.worker_api", "worker_api"),
     ("miner", "dojo.cli.miner", "miner"),
     ("validator", "dojo.cli.validator", "validator"),
