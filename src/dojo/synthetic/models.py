@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from dojo.protocol import MAX_RESPONSE_CHARS, MAX_RESPONSES, MIN_RESPONSES, ScoreCriterion
+from dojo.protocol import MAX_PROMPT_CHARS, MAX_RESPONSE_CHARS, MAX_RESPONSES, MIN_RESPONSES, ScoreCriterion
 
 
 class SyntheticResponse(BaseModel):
@@ -27,7 +27,7 @@ class SyntheticTask(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     task_id: UUID
-    prompt: str = Field(min_length=1)
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
     responses: list[SyntheticResponse] = Field(min_length=MIN_RESPONSES, max_length=MAX_RESPONSES)
     ground_truth: dict[UUID, int]
     criteria: ScoreCriterion = Field(default_factory=lambda: ScoreCriterion(min=1, max=10))

@@ -27,10 +27,11 @@ class ParticleSystem(Family):
 
     def sample(self, rng: random.Random) -> dict[str, Any]:
         pal = palette(rng)
+        speed = rng.randrange(140, 381, 10)
         return {
             "width": rng.randrange(360, 801, 20), "height": rng.randrange(260, 541, 20),
             "rate": rng.randrange(20, 241, 10), "life": round(rng.uniform(0.8, 3.5), 1), "size": rng.randint(1, 6),
-            "speed": rng.randrange(60, 321, 10), "spread": rng.randrange(15, 181, 5), "gravity": rng.randrange(40, 401, 20),
+            "speed": speed, "spread": rng.randrange(15, 181, 5), "gravity": rng.randrange(40, int(speed * 1.2), 20),
             "burst": rng.randrange(20, 201, 10), "max": rng.randrange(400, 2001, 100),
             "colours": [pal["accent"], pal["alt"], pal["pick"]][: rng.randint(2, 3)],
             "shape": rng.choice(["circle", "square"]), "what": rng.choice(["fountain", "fire", "spark", "snow"]),
