@@ -42,7 +42,7 @@ def test_thousand_random_seeds_validate_and_degrade() -> None:
     assert families == set(FAMILIES)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, database=None)
 @given(seed=st.integers(min_value=0, max_value=2**63 - 1), n=st.integers(min_value=2, max_value=len(LADDER)))
 def test_any_seed_and_size_gives_a_valid_task(seed: int, n: int) -> None:
     _check_task(generate_task(seed, n_responses=n), n)

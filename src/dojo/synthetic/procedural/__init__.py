@@ -13,7 +13,8 @@ Contract for browser tests (obfuscation, validator, e2e)
   ``timed=True`` (e.g. a Play button) start time-driven behaviour; compare state only before
   them or skip them.
 * Controls have stable ids prefixed ``dojo-`` (``#dojo-canvas``, ``#dojo-pause``, …). Each task's
-  ``metadata["actions"]`` lists the user actions of its faithful answer, and
+  ``metadata["actions"]`` lists the user actions of its faithful answer — first those on controls
+  every answer has (``family.core_actions``), then the requested ones in prompt order — and
   ``actions_for(task)`` / ``family.features(params)`` give them as :class:`Action` objects:
   ``(description, selector, kind, value, timed)`` with ``kind`` one of ``click``, ``fill``
   (set an input's value, then fire ``input`` and ``change``), ``press`` (a key on the page) and
