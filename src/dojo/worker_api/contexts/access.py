@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dojo.worker_api.store.models import Partnership, SubscriptionKey, Task
 
 
-def linked_miner_ids(labeller_id: int) -> Select[tuple[int]]:
+def linked_miner_ids(labeller_id: int) -> Select[int]:
     """Subquery: ids of the miners the labeller is linked to by a live subscription key."""
     return (
         select(SubscriptionKey.miner_id)

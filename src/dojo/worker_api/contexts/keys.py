@@ -43,7 +43,7 @@ async def create_key(session: AsyncSession, model: KeyModel, miner_id: int, name
 async def list_keys(session: AsyncSession, model: KeyModel, miner_id: int) -> list[ApiKey | SubscriptionKey]:
     """Every key of the miner, deleted ones included (with ``deleted_at``), oldest first."""
     rows = await session.execute(select(model).where(model.miner_id == miner_id).order_by(model.id))
-    return list(rows.scalars())
+    return list(rows.scalars())  # type: ignore[arg-type]
 
 
 async def delete_key(session: AsyncSession, model: KeyModel, miner_id: int, prefix: str) -> None:

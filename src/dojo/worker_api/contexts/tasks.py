@@ -139,4 +139,4 @@ async def results_for_miner(session: AsyncSession, miner_id: int, task_id: str) 
         .where(Result.task_id == task_id)
         .order_by(Result.id)
     )
-    return [LabellerResult(labeller_id=a, scores=s, submitted_at=t) for a, s, t in rows]
+    return [LabellerResult.model_validate({"labeller_id": a, "scores": s, "submitted_at": t}) for a, s, t in rows]
