@@ -1,5 +1,6 @@
 """The rule "may this labeller see this task": only tasks of miners the labeller is linked to
-through a subscription key that is not deleted. Everything a labeller reads goes through here."""
+through a subscription key that is not deleted. Every labeller query (list, fetch, submission)
+filters by :func:`linked_miner_ids`; :func:`visible_task` is the rule on its own."""
 
 from __future__ import annotations
 

@@ -16,7 +16,6 @@ from dojo.worker_api.schemas import TaskCreateIn
 from dojo.worker_api.store.models import Labeller, LabellerGrade, Miner, Result, Task, TaskStatus, utcnow
 
 PREVIEW_CHARS = 280
-STATUSES = ("all", "open", "completed", "expired")
 # each order matches an index's column order (ix_tasks_list_*), so a page is read without sorting
 SORTS = {"newest": (Task.created_at.desc(), Task.id.desc()), "oldest": (Task.created_at.asc(), Task.id),
          "expiring": (Task.expire_at.asc(), Task.id),
