@@ -118,3 +118,18 @@ async def test_weights_every_epoch_within_the_rate_limit(store, make_engine) -> 
     chain.current_block += 15
     assert await engine.set_weights()
     assert len(chain.submitted) == 2
+
+
+async def test_a_task_served_twice_by_the_source_is_taken_once(store, make_engine) -> None:
+    class Repeating:
+        async def take(self, round_id: int, n: int):
+            from vfakes import make_task
+
+            return [make_task(1), make_task(1), make_task(2)]
+
+    engine, _, _, clock = make_engine(["good", "reverse", "good"], tasks_per_round=3)
+    engine.source = Repeating()
+    await run_round(engine, clock)
+    assert store.task_counts() == {"fed_back": 2}
+    assert await engine.start_round() is None  # everything it offers now is known already
+    assert store.rounds_created() == 1

@@ -123,7 +123,12 @@ class Engine:
             tasks.extend(await self._db(self.external.take, self.config.tasks_per_round))
         want = self.config.tasks_per_round - len(tasks)
         if want > 0:
-            tasks.extend(await self.source.take(round_id, want))
+            fresh = await self.source.take(round_id, want)
+            seen = await self._db(self.store.known_tasks, [t.id for t in fresh])
+            if seen:
+                log(logger, "source.repeated_tasks", level=logging.WARNING, skipped=len(seen))
+            unique = {t.id: t for t in fresh if t.id not in seen}
+            tasks.extend(unique.values())
         if not tasks:
             log(logger, "round.skipped", reason="no tasks from the source")
             return None

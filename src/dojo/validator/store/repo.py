@@ -75,6 +75,13 @@ class ValidatorStore(Database):
         with self.transaction() as s:
             return int(s.scalar(sa.select(sa.func.count()).select_from(Round)) or 0)
 
+    def known_tasks(self, task_ids: list[str]) -> set[str]:
+        """Which of these task ids the store already holds (a source may serve a task twice)."""
+        if not task_ids:
+            return set()
+        with self.transaction() as s:
+            return set(s.scalars(sa.select(Task.id).where(Task.id.in_(task_ids))).all())
+
     def create_round(self, round_id: int, tasks: list[NewTask], assignments: list[NewAssignment]) -> None:
         """Insert a round, its tasks and every miner's planned copy, all or nothing."""
         now = utcnow()
