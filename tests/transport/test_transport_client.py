@@ -236,6 +236,13 @@ def test_client_refuses_nonsense_settings(keys: Keys) -> None:
         SignedClient(keys.validator, timeout=1, max_concurrency=0)
 
 
+async def test_fan_out_refuses_duplicate_hotkeys(keys: Keys) -> None:
+    twice = [Target(keys.miner.ss58_address, "http://127.0.0.1:1", 1)] * 2
+    async with SignedClient(keys.validator, timeout=1) as client:
+        with pytest.raises(ValueError, match="distinct hotkeys"):
+            await client.fan_out(twice, "/v1/heartbeat", {}, EchoOut)
+
+
 def test_body_model_is_the_signed_bytes() -> None:
     class Body(BaseModel):
         a: int

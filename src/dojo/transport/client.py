@@ -168,6 +168,8 @@ class SignedClient:
         ``body`` is one body for all (encoded once) or a function giving each target its own.
         Each call has its own timeout; none waits for another beyond the concurrency bound.
         """
+        if len({t.hotkey for t in targets}) != len(targets):
+            raise ValueError("fan_out targets must have distinct hotkeys (results are keyed by hotkey)")
         # Encode every body before the first byte is sent: a body that cannot be encoded is the
         # caller's bug and is raised here, not half-way through the fan-out.
         if callable(body):
