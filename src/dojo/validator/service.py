@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -144,6 +145,12 @@ async def run_validator(settings: Settings, max_rounds: int | None = None) -> No
         engine = Engine(store, SignedGateway(client), source, chain, wallet, hotkey, engine_config(settings),
                         obfuscate, external=ExternalQueue(store))
         service = ValidatorService(engine, intervals_from(settings), max_rounds=max_rounds)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:  # a stop request ends the loops after their current step; state is in the store anyway
+                loop.add_signal_handler(sig, service.stop_event.set)
+            except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
+                pass
         api = None
         if settings.validator.external_api_token:
             api = await serve_external_api(settings, store)
