@@ -70,6 +70,7 @@ def build_services(settings: Settings, *, metagraph: MetagraphSource | None = No
         miner_login=MinerLogin(once, w.nonce_ttl_s, check, settings.chain.netuid),
         limits=RateLimits(w.rate_limit_ip, w.rate_limit_labeller, settings.redis_url, w.redis_prefix + "limits"),
         metrics=Metrics(), once=once,
+        writer=asyncio.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext(),
     )
 
 

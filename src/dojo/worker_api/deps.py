@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -35,6 +37,7 @@ class Services:
     limits: RateLimits
     metrics: Metrics
     once: OneTimeStore
+    writer: AbstractAsyncContextManager[Any]  # serialises SQLite write transactions in this process
 
 
 def services(request: Request) -> Services:

@@ -11,8 +11,10 @@ constraint rolls back a concurrent second answer by the same labeller together w
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import and_, case, select, update
@@ -40,13 +42,16 @@ def _closed(task: Task, now: datetime) -> ApiError:
     return ApiError(409, f"the task already has its {task.max_results} results")
 
 
-async def submit_result(session: AsyncSession, labeller_id: int, task_id: str,
-                        scores: dict[str, float]) -> Accepted:
+async def submit_result(session: AsyncSession, labeller_id: int, task_id: str, scores: dict[str, float],
+                        writer: AbstractAsyncContextManager[Any] | None = None) -> Accepted:
     """Accept the labeller's ``scores`` for the task or raise the reason (404/409/410/422).
 
     Visibility goes through ``linked_miner_ids`` (the rule of ``contexts.access``), read together
-    with the labeller's earlier answer in one query.
+    with the labeller's earlier answer in one query. ``writer`` serialises the write part within the
+    process (on SQLite, queuing on a lock beats SQLite's sleeping busy handler); correctness never
+    depends on it, only latency.
     """
+    writer = writer or nullcontext()
     found = (await session.execute(
         select(Task, Result.id)
         .outerjoin(Result, and_(Result.task_id == Task.id, Result.labeller_id == labeller_id))
@@ -65,26 +70,27 @@ async def submit_result(session: AsyncSession, labeller_id: int, task_id: str,
     if problem:
         raise ApiError(422, problem)
 
-    counted = await session.execute(
-        update(Task)
-        .where(Task.id == task_id, Task.status == TaskStatus.open.value, Task.expire_at > now,
-               Task.result_count < Task.max_results)
-        .values(result_count=Task.result_count + 1,
-                status=case((Task.result_count + 1 >= Task.max_results, TaskStatus.completed.value),
-                            else_=Task.status))
-        .returning(Task.result_count)
-        .execution_options(synchronize_session=False)
-    )
-    count = counted.scalar_one_or_none()
-    if count is None:
-        await session.rollback()
-        fresh = await session.get(Task, task_id, populate_existing=True)
-        raise _closed(fresh or task, now)
-    session.add(Result(task_id=task_id, labeller_id=labeller_id, scores={str(k): float(v) for k, v in scores.items()},
-                       submitted_at=now))
-    try:
-        await session.commit()
-    except IntegrityError as exc:  # the same labeller answered concurrently: the count rolls back too
-        await session.rollback()
-        raise ApiError(409, "you have already answered this task") from exc
+    async with writer:  # one writer at a time in this process (SQLite); a no-op on PostgreSQL
+        counted = await session.execute(
+            update(Task)
+            .where(Task.id == task_id, Task.status == TaskStatus.open.value, Task.expire_at > now,
+                   Task.result_count < Task.max_results)
+            .values(result_count=Task.result_count + 1,
+                    status=case((Task.result_count + 1 >= Task.max_results, TaskStatus.completed.value),
+                                else_=Task.status))
+            .returning(Task.result_count)
+            .execution_options(synchronize_session=False)
+        )
+        count = counted.scalar_one_or_none()
+        if count is None:
+            await session.rollback()
+            fresh = await session.get(Task, task_id, populate_existing=True)
+            raise _closed(fresh or task, now)
+        session.add(Result(task_id=task_id, labeller_id=labeller_id, scores={str(k): float(v) for k, v in scores.items()},
+                           submitted_at=now))
+        try:
+            await session.commit()
+        except IntegrityError as exc:  # the same labeller answered concurrently: the count rolls back too
+            await session.rollback()
+            raise ApiError(409, "you have already answered this task") from exc
     return Accepted(task_id=task_id, result_count=int(count), submitted_at=now)

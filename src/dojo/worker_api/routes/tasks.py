@@ -61,9 +61,10 @@ async def fetch(task_id: str = TaskId, claims: Claims = Depends(current_labeller
 async def submit(body: ResultIn, request: Request, task_id: str = TaskId,
                  claims: Claims = Depends(current_labeller), db: AsyncSession = Depends(session)) -> dict:
     """Answer a task: one value per completion id."""
-    metrics = services(request).metrics
+    svc = services(request)
+    metrics = svc.metrics
     try:
-        accepted = await submission.submit_result(db, claims.user_id, task_id, body.scores)
+        accepted = await submission.submit_result(db, claims.user_id, task_id, body.scores, svc.writer)
     except ApiError as exc:
         metrics.submissions.labels(f"rejected_{exc.status}").inc()
         raise
