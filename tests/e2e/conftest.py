@@ -7,7 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from tests.e2e.support import CHROMIUM, DESKTOP, LAUNCH_ARGS, CountingServer, Miner, PageWallet, WorkerApi, hotkey
+
+expect.set_options(timeout=10_000)  # the machine is shared: give slow moments room, still bounded
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ expired session (sign in again and carry on)."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -52,16 +51,18 @@ def test_full_task_is_said_in_words_and_scores_are_kept(page, worker_api: Worker
 def test_expired_task_is_said_in_words_and_scores_are_kept(page, worker_api: WorkerApi, miner: Miner) -> None:
     base = worker_api.url
     key = miner.new_key("subscription-keys")
-    task_id, _ = miner.create_task(four(), prompt="Hurry", expire_in_s=5)
-    deadline = time.time() + 5
-    # the browser's clock runs two minutes late, so the page still thinks the task is open: the server decides
-    page.clock.install(time=datetime.now(timezone.utc) - timedelta(seconds=120))
+    task_id, cids = miner.create_task(four(), prompt="Closing while you score")
+    short_id, _ = miner.create_task(four(), prompt="Hurry", expire_in_s=2)
+    deadline = time.time() + 2
     sign_in(page, base)
     add_key(page, "Alice", key)
     page.goto(f"{base}/#/task/{task_id}")
     expect(page.locator("#task-state")).to_have_text("open")
     score_with_keyboard(page, [10, 1, 2, 3])
-    wait_until(lambda: time.time() > deadline + 0.3, timeout=10, what="the task's real deadline")
+    # the miner's feedback arrives (the truth is out): the server closes the task while the page shows it open
+    r = httpx.post(f"{base}/api/v1/tasks/{task_id}/feedback", headers={"X-API-KEY": miner.api_key},
+                   json={"score": 0.5, "ground_truth": {c: i for i, c in enumerate(cids)}})
+    assert r.status_code == 200
     page.keyboard.press("Enter")
     expect(page.locator("#task-error")).to_contain_text("This task has expired")
     expect(page.locator("#task-state")).to_have_text("expired")
@@ -71,6 +72,15 @@ def test_expired_task_is_said_in_words_and_scores_are_kept(page, worker_api: Wor
     shot(page, "state-expired-desktop")
     page.set_viewport_size(PHONE)
     shot(page, "state-expired-phone", full_page=False)
+
+    # a task past its deadline: the list and the task page say so
+    wait_until(lambda: time.time() > deadline + 0.2, timeout=10, what="the short task's deadline")
+    page.goto(f"{base}/#/tasks?status=expired")
+    expect(page.locator(f"tr[data-task='{short_id}'] .pill")).to_have_text("expired")
+    page.goto(f"{base}/#/task/{short_id}")
+    expect(page.locator("#progress")).to_contain_text("This task has expired")
+    expect(page.locator("#time-left")).to_have_text("expired")
+    expect(page.locator(".score-btn").first).to_be_disabled()
 
 
 def test_revoked_key_is_shown_and_its_tasks_are_gone(page, worker_api: WorkerApi, miner: Miner) -> None:

@@ -76,6 +76,10 @@ def test_whole_session_sign_in_key_score_submit_next(page, wallet: PageWallet, w
     page.keyboard.press("Enter")  # Enter submits
 
     expect(page).to_have_url(f"{base}/#/task/{second}")  # straight on to the next open task
+    expect(page.locator("iframe.response-frame")).to_have_count(2)
+    page.get_by_role("button", name="Skip").press("Enter")  # nothing else is open: back to the list, told so
+    expect(page.locator("#banner")).to_contain_text("No other open task")
+    expect(page).to_have_url(f"{base}/#/tasks?status=open")
     results = miner.results(first)
     assert len(results) == 1
     assert results[0]["labeller_id"] == wallet.account.address

@@ -11,6 +11,7 @@ import * as work from "./pages/work.js";
 const ROUTES = { signin, keys, tasks, task, work };
 let cleanup = null;
 let lastHash = null;
+let flash = null;  // a message for the page being opened (a banner set before navigating would be cleared)
 
 /** "#/task/abc?x=1" → {name: "task", arg: "abc", params: URLSearchParams} */
 export function parseHash(hash = location.hash) {
@@ -19,8 +20,9 @@ export function parseHash(hash = location.hash) {
   return { name: name || "tasks", arg: rest.map(decodeURIComponent).join("/"), params: new URLSearchParams(query) };
 }
 
-/** Go to ``hash`` (e.g. "#/tasks"); ``replace`` keeps the history entry. */
-export function go(hash, { replace = false } = {}) {
+/** Go to ``hash`` (e.g. "#/tasks"); ``replace`` keeps the history entry; ``message`` is shown there. */
+export function go(hash, { replace = false, message = null } = {}) {
+  flash = message;
   if (location.hash === hash) { route(true); return; }
   if (replace) history.replaceState(null, "", hash);
   else location.hash = hash;
@@ -56,7 +58,8 @@ async function route(force = false) {
   cleanup = null;
   const main = document.getElementById("main");
   setNav(page === signin ? "signin" : where.name);
-  if (page !== signin) banner(null);
+  if (page !== signin) banner(flash);
+  flash = null;
   cleanup = (await page.render(main, where.arg, where.params)) || null;
   if (moved && !main.contains(document.activeElement)) main.focus({ preventScroll: true });
 }

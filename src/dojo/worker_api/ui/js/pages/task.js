@@ -1,6 +1,6 @@
 // One task: the prompt, every response live in its own sandboxed frame, a score per response, submit.
 import { api } from "../api.js";
-import { h, mount, banner, announce, timeLeft, when, letter, short } from "../dom.js";
+import { h, mount, announce, timeLeft, when, letter, short } from "../dom.js";
 import { responseFrame } from "../frame.js";
 import { scoreControl, rankingList, ranksOf } from "../scoring.js";
 import { addSkipped, dropDraft, loadDraft, saveDraft, skipped } from "../session.js";
@@ -18,8 +18,12 @@ export async function nextOpenTask(current) {
 async function goNext(current, doneText) {
   let next = null;
   try { next = await nextOpenTask(current); } catch (e) { if (e.kind === "session") return; }
-  if (next) { announce(doneText ? `${doneText} Opening the next task.` : "Opening the next task."); go(`#/task/${encodeURIComponent(next)}`); }
-  else { go("#/tasks?status=open"); banner(`${doneText ? doneText + " " : ""}No other open task is waiting for you right now.`); }
+  if (next) {
+    announce(doneText ? `${doneText} Opening the next task.` : "Opening the next task.");
+    go(`#/task/${encodeURIComponent(next)}`, { message: doneText ? `${doneText} Here is the next task.` : null });
+  } else {
+    go("#/tasks?status=open", { message: `${doneText ? doneText + " " : ""}No other open task is waiting for you right now.` });
+  }
 }
 
 function unavailable(main, e) {
