@@ -65,6 +65,7 @@ def build_services(settings: Settings, *, metagraph: MetagraphSource | None = No
     check = registered or Registry(metagraph or chain_metagraph(settings))
     return Services(
         settings=settings, engine=engine, sessions=make_sessionmaker(engine),
+        read_sessions=make_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT")),
         tokens=TokenService(load_or_create_secret(w.jwt_secret, settings.home), w.jwt_ttl_s),
         siwe=SiweLogin(once, w.siwe_domain, w.siwe_chain_id, w.nonce_ttl_s),
         miner_login=MinerLogin(once, w.nonce_ttl_s, check, settings.chain.netuid),

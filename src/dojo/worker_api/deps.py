@@ -31,6 +31,7 @@ class Services:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    read_sessions: async_sessionmaker[AsyncSession]  # autocommit: no BEGIN/ROLLBACK round trips for reads
     tokens: TokenService
     siwe: SiweLogin
     miner_login: MinerLogin
@@ -45,8 +46,10 @@ def services(request: Request) -> Services:
 
 
 async def session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request."""
-    async with services(request).sessions() as s:
+    """One session per request; GET requests only read, so theirs run without a transaction."""
+    svc = services(request)
+    factory = svc.read_sessions if request.method in ("GET", "HEAD") else svc.sessions
+    async with factory() as s:
         yield s
 
 
