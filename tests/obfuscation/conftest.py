@@ -25,18 +25,22 @@ SEEDED_RANDOM = """(() => {
 
 
 class Browser:
-    """One page whose documents are served from memory at ``http://dojo.test/<name>`` (never the network)."""
+    """Loads documents served from memory at ``http://dojo.test/<name>`` (never the network).
 
-    def __init__(self, page: Any) -> None:
-        self.page = page
+    Every load gets a fresh browser context whose clock is fake and paused at the same instant:
+    time (Date, timers, animation frames) moves only when :meth:`advance` is called, so two
+    documents that behave the same show the same state at the same step — animations included.
+    """
+
+    START_S = 1_700_000_000  # seconds since the epoch (Playwright takes seconds)
+
+    def __init__(self, browser: Any) -> None:
+        self.browser = browser
+        self.context: Any = None
+        self.page: Any = None
         self.documents: dict[str, str] = {}
         self.errors: list[str] = []
         self.requests: list[str] = []
-        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        page.on("console", lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None)
-        page.on("request", lambda r: self.requests.append(r.url))
-        page.route(f"{ORIGIN}/**", self._serve)
-        page.add_init_script(SEEDED_RANDOM)
 
     def _serve(self, route: Any) -> None:
         name = route.request.url[len(ORIGIN) + 1 :]
@@ -51,11 +55,30 @@ class Browser:
         )
 
     def load(self, name: str, html: str) -> None:
-        """Navigate to ``html`` (a fresh document and JS realm) and wait until it has fully loaded."""
+        """Navigate a fresh context to ``html`` and wait until it has loaded (time still paused)."""
+        self.close()
         self.documents[name] = html
         self.errors.clear()
         self.requests.clear()
-        self.page.goto(f"{ORIGIN}/{name}", wait_until="load")
+        self.context = self.browser.new_context(viewport={"width": 900, "height": 900})
+        self.context.clock.install(time=self.START_S)
+        self.context.clock.pause_at(self.START_S + 1)
+        self.context.add_init_script(SEEDED_RANDOM)
+        page = self.page = self.context.new_page()
+        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        page.on("console", lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None)
+        page.on("request", lambda r: self.requests.append(r.url))
+        page.route(f"{ORIGIN}/**", self._serve)
+        page.goto(f"{ORIGIN}/{name}", wait_until="load")
+
+    def advance(self, ms: int = 200) -> None:
+        """Let ``ms`` of page time pass: due timers fire and animation frames run."""
+        self.context.clock.run_for(ms)
+
+    def close(self) -> None:
+        if self.context is not None:
+            self.context.close()
+            self.context = None
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +87,7 @@ def browser() -> Iterator[Browser]:
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        context = b.new_context(viewport={"width": 900, "height": 900})
-        yield Browser(context.new_page())
+        driver = Browser(b)
+        yield driver
+        driver.close()
         b.close()

@@ -170,3 +170,46 @@ def test_globals_a_handler_would_find_on_its_element_keep_their_names() -> None:
     assert "function reset()" in decoded and "function clear()" in decoded
     assert 'onclick="reset();' in decoded and 'onclick="clear();' in decoded
     assert "ownHandlerTarget" not in decoded and "noteHandlerRan" not in decoded
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "",
+        "just some text, no markup",
+        "\ufeff<!doctype html><p>bom</p>",
+        "<p>no scripts at all</p>",
+        "<script>var unterminatedScript = 1;",
+        "<p>lone surrogate \ud800 kept</p><script>var someName = '\ud83d\ude00';</script>",
+        '<svg onload="svgLoaded()"><script>function svgLoaded() {}</script></svg>',
+    ],
+)
+def test_odd_documents_round_trip(html: str) -> None:
+    out = obfuscate_html(html, 1)
+    assert out.isascii()
+    decoded = unwrap_document(out)
+    found = scan(html)
+
+    def norm(text: str) -> str:
+        return "".join(text.split()).lstrip("\ufeff").replace("<!doctypehtml>", "")
+
+    if not found.scripts and not found.tags:
+        assert norm(decoded) == norm(html)
+    for name in ("unterminatedScript", "someName", "svgLoaded"):
+        assert name not in decoded
+
+
+def test_large_document_is_handled_quickly() -> None:
+    import time
+
+    body = "".join(
+        f"<div id='cell{i}'>cell {i}</div><script>function handlerNumber{i}(valueArg) {{ return valueArg * {i}; }}"
+        f" window.addEventListener('load', () => handlerNumber{i}({i}));</script>"
+        for i in range(1500)
+    )
+    html = f"<!DOCTYPE html><html><body>{body}</body></html>"
+    assert len(html) > 200_000
+    start = time.perf_counter()
+    decoded = unwrap_document(obfuscate_html(html, 2))
+    assert time.perf_counter() - start < 20
+    assert "handlerNumber" not in decoded and "valueArg" not in decoded and "cell1499" in decoded

@@ -46,7 +46,7 @@ def _chunks(text: str, rng: random.Random) -> list[str]:
 def wrap_document(body: str, doctype: str, rng: random.Random) -> str:
     """A document that, when loaded, becomes ``doctype + body`` (``body`` = the document minus its doctype)."""
     key = bytes(rng.getrandbits(8) for _ in range(rng.randint(16, 48)))
-    encoded = base64.b64encode(_xor(body.encode("utf-8"), key)).decode("ascii")
+    encoded = base64.b64encode(_xor(body.encode("utf-8", "surrogatepass"), key)).decode("ascii")
     names = rng.sample(_NAME_POOL, 9)
     chunks = "[" + ",".join(f'"{c}"' for c in _chunks(encoded, rng)) + "]"
     loader = _LOADER.format(
@@ -72,4 +72,4 @@ def unwrap_document(wrapped: str) -> str:
     chunk_part, key_part = tail[1:].split("],[", 1)
     encoded = "".join(part.strip('"') for part in chunk_part.split(",")) if chunk_part else ""
     key = bytes(int(x) for x in key_part.rstrip("])").split(","))
-    return _xor(base64.b64decode(encoded), key).decode("utf-8")
+    return _xor(base64.b64decode(encoded), key).decode("utf-8", "surrogatepass")

@@ -206,6 +206,7 @@ var dojoObfuscate, dojoIdentifiers;
     var reservedList = Array.from(reserved).concat(Array.from(keep));
 
     var cacheEntries = Object.keys(props).map(function (k) { return [k.slice(1), props[k]]; });
+    var sharedCache = new Map(cacheEntries);
 
     function run(ast, opts, module) {
       if (opts.compress) {
@@ -221,7 +222,8 @@ var dojoObfuscate, dojoIdentifiers;
       // print directly instead of having minify() analyse the tree a second time.
       ast.mangle_names({
         toplevel: renameTop, reserved: reservedList, nth_identifier: nth, module: module,
-        cache: { props: new Map(cacheEntries) }
+        // A module's own top-level names would be added to the cache: give it a copy.
+        cache: { props: module ? new Map(cacheEntries) : sharedCache }
       });
       return ast.print_to_string({ comments: false, inline_script: true });
     }
