@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -93,5 +94,16 @@ def plan_round(tasks: list[NewTask], miners: list[MinerTarget], seed: int | None
     n = workers if workers is not None else min(4, os.cpu_count() or 1)
     if n <= 1 or len(pairs) < 2:
         return [one(p) for p in pairs]
-    with ThreadPoolExecutor(max_workers=n, thread_name_prefix="dojo-copies") as pool:
-        return list(pool.map(one, pairs))
+    return list(_pool(n).map(one, pairs))
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(n: int) -> ThreadPoolExecutor:
+    """A lasting pool per size: its threads keep their JavaScript contexts warm between rounds."""
+    with _POOLS_LOCK:
+        if n not in _POOLS:
+            _POOLS[n] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="dojo-copies")
+        return _POOLS[n]
