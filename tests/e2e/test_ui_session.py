@@ -65,6 +65,8 @@ def test_whole_session_sign_in_key_score_submit_next(page, wallet: PageWallet, w
         page.keyboard.press("ArrowDown")  # down to the minimum, and no lower
     expect(page.get_by_role("radiogroup", name="Score for Response D").locator("[aria-checked=true]")).to_have_text("1")
     expect(submit).to_be_enabled()
+    ring = page.evaluate("() => { const s = getComputedStyle(document.activeElement); return [s.outlineStyle, s.outlineWidth]; }")
+    assert ring[0] != "none" and ring[1] != "0px", f"keyboard focus is not visible: {ring}"
     shot(page, "task-desktop")
     page.set_viewport_size(PHONE)
     page.evaluate("() => window.scrollTo(0, 0)")
