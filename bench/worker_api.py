@@ -5,7 +5,8 @@ seeded with 10,000 open tasks of one miner and 32 labellers linked to it. The cl
 this process) runs 32 concurrent labellers through three phases — task list, task fetch, result
 submission — each bounded in requests and in time. The peer is a bare FastAPI app in its own
 uvicorn process answering the same paths with the same JSON (captured from the real server in the
-same run) and no database: the ratio says how close the worker API is to the framework's limit.
+same run) and no database, measured right after each worker-API phase so both see the same machine
+load: the ratio says how close the worker API is to the framework's limit.
 
     python bench/worker_api.py [--quick]
 """
@@ -227,12 +228,16 @@ async def capture(base: str, tokens: list[str], task: dict[str, Any]) -> dict[st
     return {"list": lst, "fetch": fetch, "submit": submit}
 
 
-async def measure(base: str, tokens: list[str], tasks: list[dict[str, Any]], limit: int,
-                  seconds: float) -> dict[str, Phase]:
-    out = {}
+async def measure(base: str, bare: str, tokens: list[str], tasks: list[dict[str, Any]], limit: int,
+                  seconds: float) -> dict[str, dict[str, Phase]]:
+    """Each phase on the worker API, then at once on the bare peer, so both see the same machine load."""
+    out: dict[str, dict[str, Phase]] = {"db": {}, "bare": {}}
     for name in ("list", "fetch", "submit"):
-        await run_phase(base, name if name != "submit" else "fetch", tokens, tasks, 200, 2.0)  # warm-up
-        out[name] = await run_phase(base, name, tokens, tasks[1:] if name == "submit" else tasks, limit, seconds)
+        # submissions go to tasks[1:] (tasks[0] was answered while capturing); each run gets fresh tasks
+        pool = tasks[1:] if name == "submit" else tasks
+        for key, url in (("db", base), ("bare", bare)):
+            await run_phase(url, "fetch" if name == "submit" else name, tokens, tasks, 200, 2.0)  # warm-up
+            out[key][name] = await run_phase(url, name, tokens, pool, limit, seconds)
     return out
 
 
@@ -274,13 +279,11 @@ def bench_backend(label: str, db_url: str, home: Path, limit: int, seconds: floa
         bare = subprocess.Popen([sys.executable, __file__, "--bare", str(bare_port), str(samples_path)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_ok(f"http://127.0.0.1:{bare_port}/health", bare)
-        db = asyncio.run(measure(base, tokens, tasks, limit, seconds))
-        peer = asyncio.run(measure(f"http://127.0.0.1:{bare_port}", tokens, tasks, limit, seconds))
+        return asyncio.run(measure(base, f"http://127.0.0.1:{bare_port}", tokens, tasks, limit, seconds))
     finally:
         stop(server)
         if bare is not None:
             stop(bare)
-    return {"db": db, "bare": peer}
 
 
 def report(label: str, res: dict[str, dict[str, Phase]]) -> None:
@@ -302,6 +305,7 @@ def main() -> None:
         run_bare(int(args.bare[0]), args.bare[1])
         return
     limit, seconds = (500, 2.0) if args.quick else (PHASE_REQUESTS, PHASE_SECONDS)
+    load_before = os.getloadavg()[0]
     results = {}
     with tempfile.TemporaryDirectory(prefix="dojo-bench-wa-") as tmp:
         home = Path(tmp)
@@ -318,6 +322,7 @@ def main() -> None:
     for label, res in results.items():
         report(label, res)
     print("\nratio = worker API / bare FastAPI endpoint returning the same JSON, same client, same run")
+    print(f"machine: {os.cpu_count()} cores, load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
 
 
 if __name__ == "__main__":
