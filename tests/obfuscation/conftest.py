@@ -39,6 +39,7 @@ class Browser:
         self.context: Any = None
         self.page: Any = None
         self.documents: dict[str, str] = {}
+        self.csp = True
         self.errors: list[str] = []
         self.requests: list[str] = []
 
@@ -48,15 +49,18 @@ class Browser:
         if body is None:
             route.fulfill(status=404, body="not found")
             return
-        route.fulfill(
-            status=200,
-            body=body.encode("utf-8"),
-            headers={"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": CSP},
-        )
+        headers = {"Content-Type": "text/html; charset=utf-8"}
+        if self.csp:
+            headers["Content-Security-Policy"] = CSP
+        route.fulfill(status=200, body=body.encode("utf-8"), headers=headers)
 
-    def load(self, name: str, html: str) -> None:
-        """Navigate a fresh context to ``html`` and wait until it has loaded (time still paused)."""
+    def load(self, name: str, html: str, csp: bool = True) -> None:
+        """Navigate a fresh context to ``html`` and wait until it has loaded (time still paused).
+
+        ``csp``: serve it under the labelling UI's policy (inline code only; no eval, no string timers).
+        """
         self.close()
+        self.csp = csp
         self.documents[name] = html
         self.errors.clear()
         self.requests.clear()
@@ -81,7 +85,7 @@ class Browser:
             self.context = None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
 

@@ -213,3 +213,15 @@ def test_large_document_is_handled_quickly() -> None:
     decoded = unwrap_document(obfuscate_html(html, 2))
     assert time.perf_counter() - start < 20
     assert "handlerNumber" not in decoded and "valueArg" not in decoded and "cell1499" in decoded
+
+
+def test_names_called_from_code_in_strings_are_kept() -> None:
+    html = (
+        "<div id=box></div><script>"
+        "function pickColour(i) {} function tickLater() {} function renamedAway() {}"
+        "document.getElementById('box').innerHTML = '<button onclick=\"' + 'pickColour(' + 1 + ')\">x</button>';"
+        "setTimeout('tickLater()', 10); renamedAway();</script>"
+    )
+    decoded = unwrap_document(obfuscate_html(html, 3))
+    assert "function pickColour" in decoded and "function tickLater" in decoded
+    assert "renamedAway" not in decoded

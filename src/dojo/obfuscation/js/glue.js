@@ -100,10 +100,34 @@ var dojoObfuscate, dojoIdentifiers;
   }
 
   var GLOBAL_OBJECTS = new Set(["window", "self", "globalThis", "frames", "parent", "top"]);
+  var CODE_IN_STRING = /\bon[a-z]+\s*=|javascript:|<script/i;
+  var WORDS = /[A-Za-z_$][\w$]*/g;
+  var TIMER_NAMES = new Set(["setTimeout", "setInterval"]);
+
+  function addWords(node, into) {
+    var parts = [];
+    if (node.TYPE === "String") parts.push(node.value);
+    else if (node.TYPE === "TemplateString") node.segments.forEach(function (seg) {
+      if (seg.TYPE === "TemplateSegment") parts.push(seg.value);
+    });
+    parts.forEach(function (text) {
+      var words = typeof text === "string" ? text.match(WORDS) : null;
+      if (words) words.forEach(function (w) { into.add(w); });
+    });
+  }
+
+  function calleeName(expr) {
+    if (expr.TYPE === "SymbolRef") return expr.name;
+    if (expr.TYPE === "Dot" && expr.expression.TYPE === "SymbolRef" && GLOBAL_OBJECTS.has(expr.expression.name)) {
+      return expr.property;
+    }
+    return null;
+  }
 
   // What a document's scripts need from the others: its top-level bindings, the free names it
-  // uses, names reached as properties of the global object (window.foo, window["foo"]), and
-  // whether it can see names dynamically (eval, with, new Function).
+  // uses, names reached as properties of the global object (window.foo, window["foo"]) or from
+  // code inside strings (innerHTML markup with onclick="…", setTimeout("…")), and whether it can
+  // see names dynamically (eval, with, new Function).
   function analyse(ast, info) {
     ast.globals.forEach(function (def, name) { info.free.add(name); });
     walk(ast, function (node) {
@@ -114,6 +138,18 @@ var dojoObfuscate, dojoIdentifiers;
         if (typeof p === "string") info.viaGlobal.add(p);
         else if (p && p.TYPE === "String") info.viaGlobal.add(p.value);
         else info.dynamic = true;  // window[expr]: any global may be meant
+      } else if (t === "String" || t === "TemplateSegment") {
+        // Code inside strings (markup with inline handlers for innerHTML, code strings for
+        // setTimeout) reaches globals by name at run time: those names must keep working.
+        // Markup may be built from pieces ('<b onclick="' + name + '()">'): once any string holds
+        // code, every word of every string counts.
+        if (typeof node.value === "string") {
+          (node.value.match(WORDS) || []).forEach(function (w) { info.stringWords.add(w); });
+          if (CODE_IN_STRING.test(node.value)) info.codeInStrings = true;
+        }
+      } else if (t === "Call" && node.args.length && TIMER_NAMES.has(calleeName(node.expression))) {
+        // setTimeout("tick()", 10): a string first argument is code run in the global scope.
+        addWords(node.args[0], info.stringNames);
       } else if (t === "With") {
         info.dynamic = true;
       } else if (t === "SymbolRef" && (node.name === "eval" || node.name === "Function") &&
@@ -143,7 +179,10 @@ var dojoObfuscate, dojoIdentifiers;
    */
   dojoObfuscate = function (input) {
     var errors = [];
-    var info = { free: new Set(), viaGlobal: new Set(), dynamic: false };
+    var info = {
+      free: new Set(), viaGlobal: new Set(), stringNames: new Set(), stringWords: new Set(),
+      codeInStrings: false, dynamic: false
+    };
     var scripts = input.scripts.map(function (s, i) {
       try {
         var ast = parse(s.code, !!s.module);
@@ -180,8 +219,9 @@ var dojoObfuscate, dojoIdentifiers;
     reserved.add(HANDLER_WRAP);
     reserved.add("event");
     var keep = new Set();
+    if (info.codeInStrings) info.stringWords.forEach(function (w) { info.stringNames.add(w); });
     top.forEach(function (name) {
-      if (reserved.has(name) || info.viaGlobal.has(name) || /^on[a-z]+$/.test(name) ||
+      if (reserved.has(name) || info.viaGlobal.has(name) || info.stringNames.has(name) || /^on[a-z]+$/.test(name) ||
           (handlerFree.has(name) && HANDLER_SHADOWED.has(name))) keep.add(name);
     });
     var renameTop = !info.dynamic;
