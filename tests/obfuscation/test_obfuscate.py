@@ -225,3 +225,41 @@ def test_names_called_from_code_in_strings_are_kept() -> None:
     decoded = unwrap_document(obfuscate_html(html, 3))
     assert "function pickColour" in decoded and "function tickLater" in decoded
     assert "renamedAway" not in decoded
+
+
+def test_toolchain_failure_is_a_clear_error_and_the_next_call_works(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dojo.obfuscation import ObfuscationError, engine
+
+    monkeypatch.setattr(engine, "CALL_TIMEOUT_S", 0.05)
+    slow = "<script>" + "".join(f"var longNameNumber{i} = {i};" for i in range(30000)) + "</script>"
+    with pytest.raises(ObfuscationError, match="JavaScript toolchain failed"):
+        obfuscate_html(slow, 1)
+    monkeypatch.setattr(engine, "CALL_TIMEOUT_S", 20.0)
+    assert "particleList" not in unwrap_document(obfuscate_html(sample("particles.html"), 1))
+
+
+def test_out_of_memory_is_a_clear_error_and_the_thread_recovers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dojo.obfuscation import ObfuscationError, engine
+
+    monkeypatch.setattr(engine, "HEAP_LIMIT_BYTES", 40 * 1024 * 1024)
+    big = (
+        "<script>"
+        + "".join(f"function longFunctionName{i}(a) {{ return a + {i}; }}" for i in range(60000))
+        + "</script>"
+    )
+    outcome: list[object] = []
+
+    def work() -> None:
+        try:
+            obfuscate_html(big, 1)
+            outcome.append("no error")
+        except ObfuscationError as exc:
+            outcome.append(exc)
+        monkeypatch.setattr(engine, "HEAP_LIMIT_BYTES", 512 * 1024 * 1024)
+        outcome.append(unwrap_document(obfuscate_html(sample("particles.html"), 1)))
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join(120)
+    assert isinstance(outcome[0], ObfuscationError), outcome[0]
+    assert isinstance(outcome[1], str) and "particleList" not in outcome[1]

@@ -9,6 +9,13 @@ but shares no code text with it or with another seed's copy:
 * the whole document is then wrapped: its markup travels encoded and is written back by a small
   loader at load time (:mod:`dojo.obfuscation.wrap`).
 
+A top-level name keeps its name only where renaming could change behaviour: names in
+:data:`KEEP_NAMES`, names reached as ``window.name``, globals named like window event slots
+(``onload``), globals an inline handler would find on its element first (``reset``, ``clear``),
+names that appear in code held in strings (``innerHTML`` markup with ``onclick``, string timers),
+and every top-level name when the code looks names up dynamically (``eval``, ``with``,
+``window[expr]``). Scripts that do not parse are left as they are (the browser skips them too).
+
 Pure and deterministic for ``(html, seed)``; CPU-bound, so call it from async code with
 ``asyncio.to_thread``. Each thread keeps its own V8 context (:mod:`dojo.obfuscation.engine`).
 """

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from py_mini_racer import MiniRacer
+from py_mini_racer import JSOOMException, MiniRacer
 
 from dojo.errors import DojoError
 
@@ -23,6 +23,8 @@ from dojo.errors import DojoError
 TERSER_VERSION = "5.51.4"
 #: Seconds one document may take in V8 before we give up on it.
 CALL_TIMEOUT_S = 20.0
+#: V8 heap a context may use (terser needs ~20 MB for ordinary documents).
+HEAP_LIMIT_BYTES = 512 * 1024 * 1024
 
 _local = threading.local()
 # Contexts still alive; closed at exit (a V8 context left open hangs interpreter shutdown).
@@ -75,6 +77,7 @@ def _context() -> MiniRacer:
     ctx = getattr(_local, "ctx", None)
     if ctx is None:
         ctx = _new_racer()
+        ctx.set_hard_memory_limit(HEAP_LIMIT_BYTES)
         ctx.eval(_source("vendor", "terser.js"))
         ctx.eval(_source("js", "glue.js"))
         _local.ctx = ctx
@@ -89,9 +92,15 @@ def _close_all() -> None:
 
 
 def _call(fn: str, *args: Any) -> Any:
+    ctx = _context()
     try:
-        out = _context().call(fn, *args, timeout_sec=CALL_TIMEOUT_S)
+        out = ctx.call(fn, *args, timeout_sec=CALL_TIMEOUT_S)
     except Exception as exc:  # the V8 binding raises its own types (timeouts, JS errors, OOM)
+        if isinstance(exc, JSOOMException):
+            # A heap that hit its limit is not trusted again: the next call starts a fresh context.
+            _local.ctx = None
+            _live.discard(ctx)
+            ctx.close()
         raise ObfuscationError(f"JavaScript toolchain failed in {fn}: {exc}") from exc
     return json.loads(out)
 
