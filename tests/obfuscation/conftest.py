@@ -75,7 +75,7 @@ class Browser:
         page.route(f"{ORIGIN}/**", self._serve)
         page.goto(f"{ORIGIN}/{name}", wait_until="load")
 
-    def advance(self, ms: int = 200) -> None:
+    def advance(self, ms: int = 50) -> None:
         """Let ``ms`` of page time pass: due timers fire and animation frames run."""
         self.context.clock.run_for(ms)
 
