@@ -263,3 +263,23 @@ def test_out_of_memory_is_a_clear_error_and_the_thread_recovers(monkeypatch: pyt
     t.join(120)
     assert isinstance(outcome[0], ObfuscationError), outcome[0]
     assert isinstance(outcome[1], str) and "particleList" not in outcome[1]
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_reusing_a_parsed_document_across_seeds_changes_nothing(compress: bool) -> None:
+    """A document seen again is cloned, not re-parsed: the output must not depend on that."""
+    docs = [sample("counter.html"), sample("quirks.html"), DOCS[-1][1]]
+
+    def fresh_thread(html: str, seed: int) -> str:
+        box: list[str] = []
+        t = threading.Thread(target=lambda: box.append(obfuscate_html(html, seed, compress=compress)))
+        t.start()
+        t.join(60)
+        return box[0]
+
+    for html in docs:
+        seeds = [31, 32, 33, 31, 32, 33, 34, 31]
+        outs = [obfuscate_html(html, s, compress=compress) for s in seeds]
+        assert outs[0] == outs[3] == outs[7] and outs[1] == outs[4] and outs[2] == outs[5]
+        assert len({outs[0], outs[1], outs[2], outs[6]}) == 4
+        assert outs[6] == fresh_thread(html, 34) and outs[0] == fresh_thread(html, 31)

@@ -50,12 +50,11 @@ def fresh_ids(n: int, rng: random.Random) -> list[uuid.UUID]:
     return [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(n)]
 
 
-def _rng(html: str, seed: int) -> random.Random:
-    digest = hashlib.sha256(html.encode("utf-8", "surrogatepass")).hexdigest()
-    return random.Random(f"dojo-obfuscation:{seed}:{digest}")
+def _digest(html: str) -> str:
+    return hashlib.sha256(html.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def rewrite_code(html: str, seed: int, *, compress: bool = False) -> str:
+def rewrite_code(html: str, seed: int, *, compress: bool = False, key: str | None = None) -> str:
     """``html`` with its scripts, handlers and ``javascript:`` URLs minified and mangled (markup untouched)."""
     found = scan(html)
     url_codes: list[tuple[int, int]] = []  # (tag index, attribute index)
@@ -75,7 +74,7 @@ def rewrite_code(html: str, seed: int, *, compress: bool = False) -> str:
     # javascript: URLs run like scripts (their declarations are global) at click time: after every script.
     pieces = [(s.code, s.module) for s in found.scripts] + [(code, False) for code in url_sources]
     out = minify_parts(
-        pieces, handler_codes, seed, compress=compress, reserved=KEEP_NAMES, plain_from=len(found.scripts)
+        pieces, handler_codes, seed, compress=compress, reserved=KEEP_NAMES, plain_from=len(found.scripts), key=key
     )
     if out.errors:
         log(logger, "obfuscation.kept_unparsable", level=logging.WARNING, count=len(out.errors), first=out.errors[0])
@@ -102,8 +101,9 @@ def obfuscate_html(html: str, seed: int, *, compress: bool = False) -> str:
     Raises :class:`ObfuscationError` only when the toolchain itself fails; scripts that do not
     parse are kept as they are (a browser does not run them either).
     """
-    rng = _rng(html, seed)
-    code = rewrite_code(html, rng.getrandbits(32), compress=compress)
+    digest = _digest(html)
+    rng = random.Random(f"dojo-obfuscation:{seed}:{digest}")
+    code = rewrite_code(html, rng.getrandbits(32), compress=compress, key=digest)
     # The doctype must stay in front (it picks standards or quirks mode); a BOM would become text.
     match = _DOCTYPE.match(code)
     doctype = ""

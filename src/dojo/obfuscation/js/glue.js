@@ -172,12 +172,9 @@ var dojoObfuscate, dojoIdentifiers;
     return code.slice(head.length, -1);
   }
 
-  /**
-   * input: {scripts: [{code, module, compress}], handlers: [code], seed, reserved: [names]}
-   * returns a JSON string {scripts: [code|null], handlers: [code|null], errors: [..], renamed: n}
-   * (null = leave that piece as it was: it does not parse, so it never ran either).
-   */
-  dojoObfuscate = function (input) {
+  // Everything about a document that does not depend on the seed: parsed trees, its top-level
+  // names and which of them must keep their name.
+  function prepare(input) {
     var errors = [];
     var info = {
       free: new Set(), viaGlobal: new Set(), stringNames: new Set(), stringWords: new Set(),
@@ -187,7 +184,7 @@ var dojoObfuscate, dojoIdentifiers;
       try {
         var ast = parse(s.code, !!s.module);
         analyse(ast, info);
-        return { ast: ast, module: !!s.module, compress: !!s.compress };
+        return { ast: ast, module: !!s.module };
       } catch (e) {
         errors.push("script " + i + ": " + e.message);
         return null;
@@ -199,7 +196,7 @@ var dojoObfuscate, dojoIdentifiers;
         var ast = parse(wrapHandler(code), false);
         analyse(ast, info);
         ast.globals.forEach(function (def, name) { handlerFree.add(name); });
-        return ast;
+        return { ast: ast, module: false };
       } catch (e) {
         errors.push("handler " + i + ": " + e.message);
         return null;
@@ -208,11 +205,11 @@ var dojoObfuscate, dojoIdentifiers;
 
     // Top-level bindings of the classic scripts, in order of appearance.
     var top = [];
-    var seen = new Set();
+    var seenNames = new Set();
     scripts.forEach(function (s) {
       if (!s || s.module) return;
       s.ast.variables.forEach(function (def, name) {
-        if (!seen.has(name)) { seen.add(name); top.push(name); }
+        if (!seenNames.has(name)) { seenNames.add(name); top.push(name); }
       });
     });
     var reserved = new Set(input.reserved || []);
@@ -224,18 +221,77 @@ var dojoObfuscate, dojoIdentifiers;
       if (reserved.has(name) || info.viaGlobal.has(name) || info.stringNames.has(name) || /^on[a-z]+$/.test(name) ||
           (handlerFree.has(name) && HANDLER_SHADOWED.has(name))) keep.add(name);
     });
-    var renameTop = !info.dynamic;
+    var taken = new Set(info.free);
+    keep.forEach(function (n) { taken.add(n); });
+    return {
+      scripts: scripts, handlers: handlers, top: top, keep: keep, taken: taken, errors: errors,
+      renameTop: !info.dynamic, reservedList: Array.from(reserved).concat(Array.from(keep))
+    };
+  }
 
+  // A tree that can be mangled without touching the stored one.
+  function pristine(piece) {
+    if (!piece) return null;
+    return { ast: piece.ast.clone(true), module: piece.module };
+  }
+
+  function working(piece) {
+    if (!piece) return null;
+    var ast = piece.ast.clone(true);
+    ast.figure_out_scope({ module: piece.module });
+    return { ast: ast, module: piece.module };
+  }
+
+  // The same document is obfuscated once per miner: its parsed trees are kept (once seen twice,
+  // a few dozen documents per thread) and cloned for each new seed, which is cheaper than parsing.
+  var PREPARED_MAX = 48, SEEN_MAX = 512;
+  var prepared = new Map(), seenKeys = new Map();
+
+  function remember(map, key, value, max) {
+    map.delete(key);
+    map.set(key, value);
+    if (map.size > max) map.delete(map.keys().next().value);
+  }
+
+  /**
+   * input: {scripts: [{code, module, compress}], handlers: [code], seed, reserved: [names], key}
+   * (`key`: optional, identifies the document and reserved names, for reuse across seeds).
+   * returns a JSON string {scripts: [code|null], handlers: [code|null], errors: [..], renamed: n}
+   * (null = leave that piece as it was: it does not parse, so it never ran either).
+   */
+  dojoObfuscate = function (input) {
+    var key = input.key || null;
+    var prep = key ? prepared.get(key) : undefined;
+    var scripts, handlers;
+    if (prep) {
+      remember(prepared, key, prep, PREPARED_MAX);
+      scripts = prep.scripts.map(working);
+      handlers = prep.handlers.map(working);
+    } else {
+      prep = prepare(input);
+      scripts = prep.scripts;
+      handlers = prep.handlers;
+      if (key && seenKeys.has(key)) {
+        remember(prepared, key, Object.assign({}, prep, {
+          scripts: prep.scripts.map(pristine), handlers: prep.handlers.map(pristine)
+        }), PREPARED_MAX);
+      } else if (key) {
+        remember(seenKeys, key, true, SEEN_MAX);
+      }
+    }
+    var errors = prep.errors.slice();
+    var renameTop = prep.renameTop, reservedList = prep.reservedList;
+
+    // The seed's names: top-level names first (shared by every piece), then terser names the
+    // rest through the same seeded alphabet.
     var nth = namer(input.seed);
     var props = {};
     var renamed = 0;
     if (renameTop) {
-      var taken = new Set();
-      info.free.forEach(function (n) { taken.add(n); });
-      keep.forEach(function (n) { taken.add(n); });
+      var taken = new Set(prep.taken);
       var k = 0;
-      top.forEach(function (name) {
-        if (keep.has(name)) return;
+      prep.top.forEach(function (name) {
+        if (prep.keep.has(name)) return;
         var m;
         do { m = nth.get(k++); } while (AVOID.has(m) || taken.has(m));
         taken.add(m);
@@ -243,13 +299,11 @@ var dojoObfuscate, dojoIdentifiers;
         renamed++;
       });
     }
-    var reservedList = Array.from(reserved).concat(Array.from(keep));
-
     var cacheEntries = Object.keys(props).map(function (k) { return [k.slice(1), props[k]]; });
     var sharedCache = new Map(cacheEntries);
 
-    function run(ast, opts, module) {
-      if (opts.compress) {
+    function run(ast, compress, module) {
+      if (compress) {
         return Terser.minify_sync(ast, {
           module: module,
           compress: { toplevel: false, passes: 1, keep_fargs: true },
@@ -258,8 +312,8 @@ var dojoObfuscate, dojoIdentifiers;
           format: { comments: false, inline_script: true }
         }).code;
       }
-      // Without the compressor, the scope analysis done by parse() is still valid: mangle and
-      // print directly instead of having minify() analyse the tree a second time.
+      // Without the compressor the scope analysis of the tree is still valid: mangle and print
+      // directly instead of having minify() analyse the tree a second time.
       ast.mangle_names({
         toplevel: renameTop, reserved: reservedList, nth_identifier: nth, module: module,
         // A module's own top-level names would be added to the cache: give it a copy.
@@ -271,16 +325,16 @@ var dojoObfuscate, dojoIdentifiers;
     var outScripts = scripts.map(function (s, i) {
       if (!s) return null;
       try {
-        return run(s.ast, { compress: s.compress }, s.module);
+        return run(s.ast, !!input.scripts[i].compress, s.module);
       } catch (e) {
         errors.push("script " + i + ": " + e.message);
         return null;
       }
     });
-    var outHandlers = handlers.map(function (ast, i) {
-      if (!ast) return null;
+    var outHandlers = handlers.map(function (h, i) {
+      if (!h) return null;
       try {
-        return unwrapHandler(run(ast, { compress: false }, false));
+        return unwrapHandler(run(h.ast, false, false));
       } catch (e) {
         errors.push("handler " + i + ": " + e.message);
         return null;
