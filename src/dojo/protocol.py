@@ -65,7 +65,7 @@ class Task(Strict):
     task_id: UUID
     prompt: Annotated[str, StringConstraints(min_length=1, max_length=MAX_PROMPT_CHARS)]
     responses: list[Response] = Field(min_length=MIN_RESPONSES, max_length=MAX_RESPONSES)
-    criteria: Criterion = Field(default_factory=lambda: ScoreCriterion())
+    criteria: Criterion = Field(default_factory=lambda: ScoreCriterion(type="score", min=1, max=10))
     expire_at: datetime
 
     @model_validator(mode="after")
