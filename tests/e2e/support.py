@@ -25,6 +25,7 @@ from dojo.config import load_settings
 from dojo.worker_api.app import create_app
 
 ARTIFACTS = Path(__file__).with_name("artifacts")
+web = httpx.Client(timeout=30.0)  # generous: the test machine is shared and may be slow for a moment
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 JWT_SECRET = "e2e-secret-" + "y" * 40
@@ -92,9 +93,9 @@ class Miner:
 
     def login(self) -> Miner:
         kp = hotkey(self.uri)
-        ch = body(httpx.get(f"{self.base}/api/v1/miner/challenge", params={"hotkey": kp.ss58_address}))
+        ch = body(web.get(f"{self.base}/api/v1/miner/challenge", params={"hotkey": kp.ss58_address}))
         sig = kp.sign(ch["message"].encode()).hex()
-        tok = body(httpx.post(f"{self.base}/api/v1/miner/session",
+        tok = body(web.post(f"{self.base}/api/v1/miner/session",
                               json={"hotkey": kp.ss58_address, "message": ch["message"], "signature": sig}))
         self.session = {"Authorization": f"Bearer {tok['token']}"}
         self.api_key = self.new_key("api-keys")
@@ -102,12 +103,12 @@ class Miner:
 
     def new_key(self, kind: str) -> str:
         """A fresh ``api-keys`` / ``subscription-keys`` key."""
-        return str(body(httpx.post(f"{self.base}/api/v1/miner/{kind}", json={"name": "e2e"}, headers=self.session))["key"])
+        return str(body(web.post(f"{self.base}/api/v1/miner/{kind}", json={"name": "e2e"}, headers=self.session))["key"])
 
     def revoke_subscription_key(self, key: str) -> None:
-        keys = body(httpx.get(f"{self.base}/api/v1/miner/subscription-keys", headers=self.session))["keys"]
+        keys = body(web.get(f"{self.base}/api/v1/miner/subscription-keys", headers=self.session))["keys"]
         prefix = next(k["prefix"] for k in keys if key.startswith(k["prefix"]) and k["deleted_at"] is None)
-        body(httpx.delete(f"{self.base}/api/v1/miner/subscription-keys/{prefix}", headers=self.session))
+        body(web.delete(f"{self.base}/api/v1/miner/subscription-keys/{prefix}", headers=self.session))
 
     def create_task(self, contents: list[str], *, prompt: str = "Build a bouncing ball", expire_in_s: float = 900,
                     max_results: int | None = None, ranking: bool = False) -> tuple[str, list[str]]:
@@ -121,11 +122,11 @@ class Miner:
         }
         if max_results is not None:
             task["max_results"] = max_results
-        got = body(httpx.post(f"{self.base}/api/v1/tasks", json=task, headers={"X-API-KEY": self.api_key}))
+        got = body(web.post(f"{self.base}/api/v1/tasks", json=task, headers={"X-API-KEY": self.api_key}))
         return str(got["worker_task_id"]), cids
 
     def results(self, task_id: str) -> list[dict[str, Any]]:
-        return list(body(httpx.get(f"{self.base}/api/v1/tasks/{task_id}/results",
+        return list(body(web.get(f"{self.base}/api/v1/tasks/{task_id}/results",
                                    headers={"X-API-KEY": self.api_key}))["results"])
 
 
@@ -135,14 +136,14 @@ def api_labeller(base: str, sub_key: str) -> tuple[Any, dict[str, str]]:
         warnings.simplefilter("ignore")
         from siwe import SiweMessage
     acct = Account.create()
-    n = body(httpx.get(f"{base}/api/v1/auth/nonce", params={"address": acct.address}))
+    n = body(web.get(f"{base}/api/v1/auth/nonce", params={"address": acct.address}))
     msg = SiweMessage(domain=n["domain"], address=n["address"], uri=base, version="1", chain_id=n["chain_id"],
                       nonce=n["nonce"], issued_at=datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
                       ).prepare_message()
     sig = acct.sign_message(encode_defunct(text=msg)).signature.hex()
-    tok = body(httpx.post(f"{base}/api/v1/worker/login", json={"message": msg, "signature": "0x" + sig.removeprefix("0x")}))
+    tok = body(web.post(f"{base}/api/v1/worker/login", json={"message": msg, "signature": "0x" + sig.removeprefix("0x")}))
     headers = {"Authorization": f"Bearer {tok['token']}"}
-    body(httpx.post(f"{base}/api/v1/worker/partners", json={"name": "other", "subscription_key": sub_key}, headers=headers))
+    body(web.post(f"{base}/api/v1/worker/partners", json={"name": "other", "subscription_key": sub_key}, headers=headers))
     return acct, headers
 
 

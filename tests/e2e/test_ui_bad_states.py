@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 from tests.e2e.flows import add_key, score_with_keyboard, sign_in
-from tests.e2e.support import PHONE, Miner, PageWallet, WorkerApi, api_labeller, expired_token, shot, simple_response
+from tests.e2e.support import (
+    PHONE,
+    Miner,
+    PageWallet,
+    WorkerApi,
+    api_labeller,
+    expired_token,
+    shot,
+    simple_response,
+    web,
+)
 from tests.support import wait_until
 
 pytestmark = pytest.mark.browser
@@ -34,7 +43,7 @@ def test_full_task_is_said_in_words_and_scores_are_kept(page, worker_api: Worker
     page.goto(f"{base}/#/task/{task_id}")
     score_with_keyboard(page, [4, 5, 6, 7])
     _, other = api_labeller(base, key)  # someone else is faster
-    r = httpx.put(f"{base}/api/v1/tasks/{task_id}/result", json={"scores": dict.fromkeys(cids, 5)}, headers=other)
+    r = web.put(f"{base}/api/v1/tasks/{task_id}/result", json={"scores": dict.fromkeys(cids, 5)}, headers=other)
     assert r.status_code == 200
     page.keyboard.press("Enter")
     expect(page.locator("#task-error")).to_contain_text("This task is full")
@@ -60,7 +69,7 @@ def test_expired_task_is_said_in_words_and_scores_are_kept(page, worker_api: Wor
     expect(page.locator("#task-state")).to_have_text("open")
     score_with_keyboard(page, [10, 1, 2, 3])
     # the miner's feedback arrives (the truth is out): the server closes the task while the page shows it open
-    r = httpx.post(f"{base}/api/v1/tasks/{task_id}/feedback", headers={"X-API-KEY": miner.api_key},
+    r = web.post(f"{base}/api/v1/tasks/{task_id}/feedback", headers={"X-API-KEY": miner.api_key},
                    json={"score": 0.5, "ground_truth": {c: i for i, c in enumerate(cids)}})
     assert r.status_code == 200
     page.keyboard.press("Enter")

@@ -1,4 +1,5 @@
-"""A hostile response cannot reach the page, its storage, the wallet or the network; the page stays usable."""
+"""A hostile response cannot reach the page, its storage, the wallet or the network, and one that never yields
+(an endless loop) does not freeze the page: it stays usable."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 from tests.e2e.flows import add_key, score_with_keyboard, sign_in
-from tests.e2e.support import CountingServer, Miner, PageWallet, WorkerApi, simple_response
+from tests.e2e.support import CountingServer, Miner, PageWallet, WorkerApi, shot, simple_response
 
 pytestmark = pytest.mark.browser
 
@@ -76,10 +77,33 @@ def test_hostile_response_gets_nothing_and_page_stays_usable(page, wallet: PageW
     assert page.url == f"{base}/#/task/{task_id}"  # no top navigation
     assert len(page.context.pages) == 1  # no popup
 
-    # the page still works: score everything with the keyboard and submit
+    # the page still works: another response's button answers, and scoring is by keyboard
+    page.frame_locator("iframe.response-frame").nth(2).locator("#b").click()
+    expect(page.frame_locator("iframe.response-frame").nth(2).locator("#b")).to_have_text("clicks: 1")
     score_with_keyboard(page, [2, 9, 5, 6])
     page.keyboard.press("Enter")
     expect(page).not_to_have_url(f"{base}/#/task/{task_id}")
     assert [r["labeller_id"] for r in miner.results(task_id)] == [wallet.account.address]
     assert counter.count == 0
     assert set(miner.results(task_id)[0]["scores"]) == set(cids)
+
+
+def test_endless_loop_in_a_response_does_not_freeze_the_page(page, worker_api: WorkerApi, miner: Miner) -> None:
+    base = worker_api.url
+    sub_key = miner.new_key("subscription-keys")
+    spinner = "<!doctype html><html><body><p>thinking forever</p><script>for (;;) {}</script></body></html>"
+    task_id, cids = miner.create_task([spinner] + [simple_response(f"Fine {i}", "#eef") for i in range(3)],
+                                      prompt="One answer never yields")
+    sign_in(page, base)
+    add_key(page, "Alice", sub_key)
+    page.goto(f"{base}/#/task/{task_id}")
+    expect(page.locator("iframe.response-frame")).to_have_count(4)
+    # the stuck frame stops answering pings: the page says so and takes it out of the tab order
+    expect(page.locator(".frame-stuck").first).to_be_visible()
+    expect(page.locator(".frame-stuck").first).to_contain_text("Response A is not responding")
+    assert page.locator("iframe.response-frame").first.evaluate("f => f.tabIndex") == -1
+    score_with_keyboard(page, [1, 8, 8, 9])  # the page's own controls keep answering, Tab is not swallowed
+    shot(page, "state-stuck-response-desktop")
+    page.keyboard.press("Enter")
+    expect(page).not_to_have_url(f"{base}/#/task/{task_id}")
+    assert miner.results(task_id)[0]["scores"] == dict(zip(cids, [1.0, 8.0, 8.0, 9.0], strict=True))

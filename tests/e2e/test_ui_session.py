@@ -4,11 +4,10 @@ Screenshots of every page at desktop and phone width go to tests/e2e/artifacts/.
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 from tests.e2e.flows import add_key, focus_group, score_with_keyboard, sign_in
-from tests.e2e.support import DESKTOP, PHONE, Miner, PageWallet, WorkerApi, body, shot, simple_response
+from tests.e2e.support import DESKTOP, PHONE, Miner, PageWallet, WorkerApi, body, shot, simple_response, web
 
 pytestmark = pytest.mark.browser
 COLOURS = ["#fde68a", "#bfdbfe", "#bbf7d0", "#fecaca"]
@@ -89,7 +88,7 @@ def test_whole_session_sign_in_key_score_submit_next(page, wallet: PageWallet, w
 
     # my work shows the answer; the miner's feedback then turns into a grade
     truth = {cid: r for r, cid in enumerate(sorted(cids, key=lambda c: -values[cids.index(c)]))}
-    body(httpx.post(f"{base}/api/v1/tasks/{first}/feedback", json={"score": 1.0, "ground_truth": truth},
+    body(web.post(f"{base}/api/v1/tasks/{first}/feedback", json={"score": 1.0, "ground_truth": truth},
                                   headers={"X-API-KEY": miner.api_key}))
     page.goto(base + "/#/work")
     expect(page.locator("#stat-done strong")).to_have_text("1")

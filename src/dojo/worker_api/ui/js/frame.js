@@ -5,10 +5,46 @@ import { h } from "./dom.js";
 export const FRAME_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
   + "img-src data:; font-src data:; media-src data:; form-action 'none'; base-uri 'none'";
 
+// Answers the page's liveness pings, so that a response stuck in an endless loop can be taken out of the
+// keyboard's way (its frame would otherwise swallow Tab). It runs before the response's own scripts.
+const PONG = "<script>addEventListener('message',function(e){if(e.source===parent&&e.data==='dojo-ping')"
+  + "parent.postMessage('dojo-pong','*')})</script>";
+
 /** The srcdoc: the policy first, so it is in force before any of the response's markup runs. */
 export function srcdocFor(content) {
   return `<meta http-equiv="Content-Security-Policy" content="${FRAME_CSP}">`
-    + `<meta name="referrer" content="no-referrer">` + content;
+    + `<meta name="referrer" content="no-referrer">` + PONG + content;
+}
+
+/**
+ * Watch ``frames`` (iframes made by responseFrame): one that has not answered a ping for ``stuckMs`` leaves
+ * the tab order (tabindex -1; not ``inert``, which would move the focus) and ``onChange(frame, stuck)`` is
+ * called; it comes back when it answers.
+ * Only a "dojo-pong" from the frame's own window counts; every other message is ignored. Returns a stop().
+ */
+export function watchFrames(frames, onChange, { everyMs = 1000, stuckMs = 6000 } = {}) {
+  const seen = new Map(frames.map((f) => [f, performance.now()]));
+  const stuck = new Set();
+  const onMessage = (ev) => {
+    if (ev.data !== "dojo-pong") return;
+    const frame = frames.find((f) => f.contentWindow === ev.source);
+    if (!frame) return;
+    seen.set(frame, performance.now());
+    if (stuck.delete(frame)) { frame.removeAttribute("tabindex"); onChange(frame, false); }
+  };
+  window.addEventListener("message", onMessage);
+  const timer = setInterval(() => {
+    const now = performance.now();
+    for (const f of frames) {
+      if (f.contentWindow) f.contentWindow.postMessage("dojo-ping", "*");
+      if (!stuck.has(f) && now - seen.get(f) > stuckMs) {
+        stuck.add(f);
+        f.tabIndex = -1;
+        onChange(f, true);
+      }
+    }
+  }, everyMs);
+  return () => { clearInterval(timer); window.removeEventListener("message", onMessage); };
 }
 
 /** An iframe rendering ``content``: scripts may run, nothing else (no same origin, forms, popups, top navigation). */

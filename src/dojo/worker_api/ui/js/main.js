@@ -11,7 +11,8 @@ import * as work from "./pages/work.js";
 const ROUTES = { signin, keys, tasks, task, work };
 let cleanup = null;
 let lastHash = null;
-let flash = null;  // a message for the page being opened (a banner set before navigating would be cleared)
+let flash = null;
+let navToken = 0;  // a render that finishes after a newer navigation began is dropped  // a message for the page being opened (a banner set before navigating would be cleared)
 
 /** "#/task/abc?x=1" → {name: "task", arg: "abc", params: URLSearchParams} */
 export function parseHash(hash = location.hash) {
@@ -54,13 +55,20 @@ async function route(force = false) {
     page = signin;
     where.params = new URLSearchParams({ next });
   }
+  const token = ++navToken;
   if (cleanup) { try { cleanup(); } catch { /* page already gone */ } }
   cleanup = null;
   const main = document.getElementById("main");
+  // each navigation renders into its own container: a slow, outdated render only fills a detached one
+  const view = document.createElement("div");
+  view.className = "view";
+  main.replaceChildren(view);
   setNav(page === signin ? "signin" : where.name);
   if (page !== signin) banner(flash);
   flash = null;
-  cleanup = (await page.render(main, where.arg, where.params)) || null;
+  const done = (await page.render(view, where.arg, where.params)) || null;
+  if (token !== navToken) { if (done) { try { done(); } catch { /* ignore */ } } return; }
+  cleanup = done;
   if (moved && !main.contains(document.activeElement)) main.focus({ preventScroll: true });
 }
 

@@ -1,7 +1,7 @@
 // One task: the prompt, every response live in its own sandboxed frame, a score per response, submit.
 import { api } from "../api.js";
 import { h, mount, announce, timeLeft, when, letter, short } from "../dom.js";
-import { responseFrame } from "../frame.js";
+import { responseFrame, watchFrames } from "../frame.js";
 import { scoreControl, rankingList, ranksOf } from "../scoring.js";
 import { addSkipped, dropDraft, loadDraft, saveDraft, skipped } from "../session.js";
 import { go } from "../main.js";
@@ -98,6 +98,8 @@ export async function render(main, taskId) {
     return h("section", { class: "response", "aria-labelledby": `resp-${i}` },
       h("h2", { id: `resp-${i}` }, title),
       h("div", { class: "frame-box" }, responseFrame(r.content, `${title}, rendered (sandboxed)`)),
+      h("p", { class: "warn small frame-stuck", hidden: true, role: "status" },
+        `${title} is not responding (it may be stuck in a loop), so Tab skips it. Score it on what you saw, or skip the task.`),
       control ? h("div", { class: "score-row" }, h("span", { class: "score-label", "aria-hidden": "true" },
         `Score ${task.criteria.min}–${task.criteria.max}`), control) : null);
   });
@@ -165,7 +167,12 @@ export async function render(main, taskId) {
   };
   tick();
   const ticker = setInterval(tick, 1000);
+  const frames = [...main.querySelectorAll("iframe.response-frame")];
+  const stopWatch = watchFrames(frames, (frame, isStuck) => {
+    const note = frame.closest(".response").querySelector(".frame-stuck");
+    note.hidden = !isStuck;
+  });
   const first = main.querySelector(".score-btn:not([disabled])[tabindex='0'], .rank-item[tabindex='0']");
   if (first && !mine && !closed) first.focus({ preventScroll: true });
-  return () => clearInterval(ticker);
+  return () => { clearInterval(ticker); stopWatch(); };
 }
