@@ -38,12 +38,15 @@ def export(
     ground truth) and a preference-pair table (prompt, chosen, rejected, margin) ready for DPO trainers."""
     from dojo.config import load_settings
     from dojo.dataset import export_dataset
+    from dojo.dataset.export import FORMATS
 
+    if fmt not in FORMATS:
+        raise DojoError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    since_dt = _parse_since(since)
     settings = load_settings(home=home, validator__db_url=db_url)
     url = settings.validator_db_url()
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         raise DojoError(f"no validator store at {url.removeprefix('sqlite:///')}: run a validator first, or pass --db-url")
-    since_dt = _parse_since(since)
     with Progress(SpinnerColumn(), TextColumn("[bold]exporting[/]"), BarColumn(), TextColumn("{task.completed} tasks read"),
                   TimeElapsedColumn(), console=console, transient=True) as progress:
         bar = progress.add_task("export", total=None)

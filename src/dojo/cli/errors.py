@@ -18,8 +18,9 @@ def friendly(exc: BaseException) -> str | None:
             loc = ".".join(str(p) for p in err.get("loc", ()))
             parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
         return "invalid settings: " + "; ".join(parts)
-    if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
-        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror}{where}"
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted"
     return None
