@@ -39,17 +39,19 @@ def _live_view(net: LocalNetwork, status: dict[str, Any], started: float) -> Gro
 
 def leaderboard_table(rows: list[MinerResult]) -> Table:
     """The final table: each miner's crew, scores, weight and balance, best first."""
-    table = Table(title="Leaderboard", title_style="bold")
-    for col, just in (("#", "right"), ("miner", "left"), ("uid", "right"), ("crew", "left"), ("labels", "right"),
-                      ("mean task score", "right"), ("running score", "right"), ("weight", "right"),
-                      ("balance", "right")):
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    table = Table(title="Leaderboard", title_style="bold",
+                  caption="score: mean task score · running: the score weights come from · balance: emission earned")
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("miner (uid)", no_wrap=True, max_width=11)
+    table.add_column("crew", ratio=1, min_width=12)
+    for col in ("labels", "score", "running", "weight", "balance"):
+        table.add_column(col, justify="right", no_wrap=True)
     for i, r in enumerate(sorted(rows, key=lambda r: -r.weight), 1):
-        name = r.name + (" (killed)" if r.killed else "")
-        table.add_row(str(i), name, str(r.uid), crew_label(r.crew), str(r.labels),
+        name = f"{r.name} ({r.uid})" + ("\n[red]killed[/]" if r.killed else "")
+        table.add_row(str(i), name, crew_label(r.crew), str(r.labels),
                       "—" if r.mean_task_score is None else f"{r.mean_task_score:.3f}",
                       "—" if r.running_score is None else f"{r.running_score:.3f}",
-                      f"{r.weight:.3f}", f"{r.balance:.4f}")
+                      f"{r.weight:.3f}", f"{r.balance:.3f}")
     return table
 
 

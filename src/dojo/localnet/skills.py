@@ -81,7 +81,7 @@ def parse_crew(text: str) -> list[Skill]:
 
 
 def crew_label(crew: list[Skill]) -> str:
-    """A short name for a crew: ``3×careful`` or ``noisy+random+lazy``."""
+    """A short name for a crew: ``3×careful`` or ``noisy, random, lazy``."""
     if len(set(crew)) == 1:
         return f"{len(crew)}×{crew[0].value}"
-    return "+".join(s.value for s in crew)
+    return ", ".join(s.value for s in crew)
