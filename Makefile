@@ -23,14 +23,14 @@ demo: $(STAMP)
 	$(BIN)/dojo localnet
 
 test: $(STAMP) browser
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP) browser
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src
 
