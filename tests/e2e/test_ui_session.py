@@ -49,11 +49,22 @@ def test_whole_session_sign_in_key_score_submit_next(page, wallet: PageWallet, w
     for i in range(4):  # every response is live: its script ran inside the sandbox
         frame = page.frame_locator("iframe.response-frame").nth(i)
         expect(frame.locator("body")).to_have_attribute("data-ready", "1")
-    page.frame_locator("iframe.response-frame").nth(0).locator("#b").click()
+    # a response is usable by keyboard too: enter it, Tab to its button, press it
+    page.get_by_role("button", name="Use Response A with the keyboard").press("Enter")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")
     expect(page.frame_locator("iframe.response-frame").nth(0).locator("#b")).to_have_text("clicks: 1")
+    page.locator(".score-btn").first.focus()  # back to the first score group
     submit = page.locator("#submit")
     expect(submit).to_be_disabled()
     values = [7, 3, 10, 1]
+    # Tab goes from score group to the next response's keyboard entry, then its score group: frames are not in the way
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Use Response B with the keyboard")).to_be_focused()
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.closest('[role=radiogroup]')?.getAttribute('aria-label')") \
+        == "Score for Response B"
+    page.locator(".score-btn").first.focus()
     score_with_keyboard(page, values[:3])
     expect(submit).to_be_disabled()  # one response still unscored
     expect(page.locator("#progress")).to_contain_text("3 of 4")

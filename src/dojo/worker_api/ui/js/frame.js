@@ -17,9 +17,8 @@ export function srcdocFor(content) {
 }
 
 /**
- * Watch ``frames`` (iframes made by responseFrame): one that has not answered a ping for ``stuckMs`` leaves
- * the tab order (tabindex -1; not ``inert``, which would move the focus) and ``onChange(frame, stuck)`` is
- * called; it comes back when it answers.
+ * Watch ``frames`` (iframes made by responseFrame): ``onChange(frame, true)`` when one has not answered a ping
+ * for ``stuckMs``, ``onChange(frame, false)`` when it answers again.
  * Only a "dojo-pong" from the frame's own window counts; every other message is ignored. Returns a stop().
  */
 export function watchFrames(frames, onChange, { everyMs = 1000, stuckMs = 6000 } = {}) {
@@ -30,7 +29,7 @@ export function watchFrames(frames, onChange, { everyMs = 1000, stuckMs = 6000 }
     const frame = frames.find((f) => f.contentWindow === ev.source);
     if (!frame) return;
     seen.set(frame, performance.now());
-    if (stuck.delete(frame)) { frame.removeAttribute("tabindex"); onChange(frame, false); }
+    if (stuck.delete(frame)) onChange(frame, false);
   };
   window.addEventListener("message", onMessage);
   const timer = setInterval(() => {
@@ -39,7 +38,6 @@ export function watchFrames(frames, onChange, { everyMs = 1000, stuckMs = 6000 }
       if (f.contentWindow) f.contentWindow.postMessage("dojo-ping", "*");
       if (!stuck.has(f) && now - seen.get(f) > stuckMs) {
         stuck.add(f);
-        f.tabIndex = -1;
         onChange(f, true);
       }
     }
@@ -47,10 +45,15 @@ export function watchFrames(frames, onChange, { everyMs = 1000, stuckMs = 6000 }
   return () => { clearInterval(timer); window.removeEventListener("message", onMessage); };
 }
 
-/** An iframe rendering ``content``: scripts may run, nothing else (no same origin, forms, popups, top navigation). */
+/**
+ * An iframe rendering ``content``: scripts may run, nothing else (no same origin, forms, popups, top navigation).
+ * It is out of the Tab order (Tab goes from score to score, not through every control of every response, and
+ * never into a frame stuck in a loop); the keyboard enters it through enterFrame().
+ */
 export function responseFrame(content, title) {
   const frame = h("iframe", {
     title, sandbox: "allow-scripts", referrerpolicy: "no-referrer", loading: "eager", class: "response-frame",
+    tabindex: "-1",
   });
   frame.setAttribute("csp", FRAME_CSP);  // Chromium's embedded enforcement: one more layer where supported
   frame.srcdoc = srcdocFor(content);

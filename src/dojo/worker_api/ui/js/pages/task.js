@@ -95,11 +95,15 @@ export async function render(main, taskId) {
       disabled: !!mine || closed,
       onChange: (v) => { draft.scores[r.completion_id] = v; persist(); },
     });
+    const frame = responseFrame(r.content, `${title}, rendered (sandboxed)`);
+    const enter = h("button", { type: "button", class: "small-btn enter-frame", "aria-label": `Use ${title} with the keyboard`,
+      onclick: () => { frame.focus(); announce(`In ${title}. Tab moves through it and then back to the page.`); } },
+    "Use with keyboard");
     return h("section", { class: "response", "aria-labelledby": `resp-${i}` },
-      h("h2", { id: `resp-${i}` }, title),
-      h("div", { class: "frame-box" }, responseFrame(r.content, `${title}, rendered (sandboxed)`)),
+      h("div", { class: "response-head" }, h("h2", { id: `resp-${i}` }, title), enter),
+      h("div", { class: "frame-box" }, frame),
       h("p", { class: "warn small frame-stuck", hidden: true, role: "status" },
-        `${title} is not responding (it may be stuck in a loop), so Tab skips it. Score it on what you saw, or skip the task.`),
+        `${title} is not responding (it may be stuck in a loop). Score it on what you saw, or skip the task.`),
       control ? h("div", { class: "score-row" }, h("span", { class: "score-label", "aria-hidden": "true" },
         `Score ${task.criteria.min}–${task.criteria.max}`), control) : null);
   });
@@ -169,8 +173,9 @@ export async function render(main, taskId) {
   const ticker = setInterval(tick, 1000);
   const frames = [...main.querySelectorAll("iframe.response-frame")];
   const stopWatch = watchFrames(frames, (frame, isStuck) => {
-    const note = frame.closest(".response").querySelector(".frame-stuck");
-    note.hidden = !isStuck;
+    const card = frame.closest(".response");
+    card.querySelector(".frame-stuck").hidden = !isStuck;
+    card.querySelector(".enter-frame").disabled = isStuck;
   });
   const first = main.querySelector(".score-btn:not([disabled])[tabindex='0'], .rank-item[tabindex='0']");
   if (first && !mine && !closed) first.focus({ preventScroll: true });
