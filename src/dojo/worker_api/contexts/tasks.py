@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import datetime, timezone
 from typing import Any
 
@@ -22,20 +23,45 @@ SORTS = {"newest": (Task.created_at.desc(), Task.id.desc()), "oldest": (Task.cre
          "most_answered": (Task.result_count.desc(), Task.created_at.desc(), Task.id)}
 
 
-async def create_task(session: AsyncSession, miner_id: int, body: TaskCreateIn, default_max_results: int) -> str:
-    """Store the miner's task; its worker task id is a fresh UUID."""
+def _insert(dialect: str):  # type: ignore[no-untyped-def]
+    """The dialect's INSERT, which knows ``ON CONFLICT DO NOTHING``."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(Task)
+
+
+async def create_task(session: AsyncSession, miner_id: int, body: TaskCreateIn, default_max_results: int,
+                      writer: AbstractAsyncContextManager[Any] | None = None) -> str:
+    """Store the miner's task and return its worker task id (a fresh UUID).
+
+    Idempotent per (miner, ``task_id``): a repeated creation (a miner retrying after a crash or a
+    lost reply) returns the first task's id and stores nothing. ``INSERT … ON CONFLICT DO NOTHING``
+    on the unique (miner_id, source_task_id) index makes this hold under concurrency: the losers
+    insert nothing and read the winner's id (PostgreSQL waits for the winner's commit first).
+    """
     expire_at = body.expire_at if body.expire_at.tzinfo else body.expire_at.replace(tzinfo=timezone.utc)
     if expire_at <= utcnow():
         raise ApiError(422, "expire_at must be in the future")
-    task_id = str(uuid.uuid4())
-    session.add(Task(
-        id=task_id, miner_id=miner_id, source_task_id=str(body.task_id), prompt=body.prompt,
+    task_id, source = str(uuid.uuid4()), str(body.task_id)
+    row = dict(
+        id=task_id, miner_id=miner_id, source_task_id=source, prompt=body.prompt,
         responses=[{"completion_id": str(r.completion_id), "content": r.content} for r in body.responses],
         criteria=body.criteria.model_dump(), n_responses=len(body.responses), expire_at=expire_at,
         max_results=body.max_results or default_max_results, result_count=0, status=TaskStatus.open.value,
-    ))
-    await session.commit()
-    return task_id
+        created_at=utcnow(),
+    )
+    stmt = (_insert(session.bind.dialect.name).values(**row)
+            .on_conflict_do_nothing(index_elements=[Task.miner_id, Task.source_task_id]).returning(Task.id))
+    async with writer or nullcontext():  # one writer at a time in this process (SQLite); a no-op on PostgreSQL
+        inserted = (await session.execute(stmt)).scalar_one_or_none()
+        await session.commit()
+    if inserted is not None:
+        return str(inserted)
+    existing = (await session.execute(
+        select(Task.id).where(Task.miner_id == miner_id, Task.source_task_id == source))).scalar_one()
+    return str(existing)
 
 
 def _effective_status(now: datetime):  # type: ignore[no-untyped-def]

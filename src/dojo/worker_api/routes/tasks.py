@@ -32,8 +32,9 @@ TaskId = Path(..., min_length=1, max_length=64, description="The worker task id"
 @router.post("", response_model=Reply[TaskCreated])
 async def create(body: TaskCreateIn, request: Request, miner_id: int = Depends(api_key_miner),
                  db: AsyncSession = Depends(session)) -> dict:
-    """Create a task for the miner's labellers."""
-    task_id = await tasks.create_task(db, miner_id, body, services(request).settings.worker.max_results)
+    """Create a task for the miner's labellers; the same ``task_id`` again returns the same worker task id."""
+    svc = services(request)
+    task_id = await tasks.create_task(db, miner_id, body, svc.settings.worker.max_results, svc.writer)
     return ok({"worker_task_id": task_id})
 
 

@@ -105,6 +105,7 @@ class Task(Base):
         Index("ix_tasks_miner_status_created", "miner_id", "status", "created_at"),
         Index("ix_tasks_list_created", "status", "created_at", "id", "expire_at", "miner_id"),
         Index("ix_tasks_list_expire", "status", "expire_at", "id", "created_at", "miner_id"),
+        Index("uq_tasks_miner_source", "miner_id", "source_task_id", unique=True),  # creation is idempotent
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
