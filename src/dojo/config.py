@@ -154,6 +154,7 @@ class WorkerApiSettings(BaseSettings):
     rate_limit_labeller: str = "120/minute"
     rate_limit_ip: str = "600/minute"
     redis_prefix: str = "dojo:worker:"  # key prefix of nonces and rate-limit counters in Redis
+    trusted_proxies: str = ""  # comma-separated IPs/CIDRs whose X-Forwarded-For gives the client IP (rate limits)
 
 
 class MinerSettings(BaseSettings):

@@ -24,6 +24,7 @@ from dojo.worker_api.auth.nonces import make_one_time_store
 from dojo.worker_api.auth.registration import MetagraphSource, Registry, chain_metagraph
 from dojo.worker_api.auth.siwe_login import SiweLogin
 from dojo.worker_api.auth.tokens import TokenService, load_or_create_secret
+from dojo.worker_api.client_ip import ClientAddress
 from dojo.worker_api.contexts.expiry import expire_overdue
 from dojo.worker_api.deps import Services, limit_ip
 from dojo.worker_api.envelope import install_error_handlers
@@ -72,6 +73,7 @@ def build_services(settings: Settings, *, metagraph: MetagraphSource | None = No
         limits=RateLimits(w.rate_limit_ip, w.rate_limit_labeller, settings.redis_url, w.redis_prefix + "limits"),
         metrics=Metrics(), once=once,
         writer=asyncio.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext(),
+        client_address=ClientAddress(w.trusted_proxies),
     )
 
 

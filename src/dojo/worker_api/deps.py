@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Depends, Request
@@ -17,6 +17,7 @@ from dojo.worker_api.auth.miner_login import MinerLogin
 from dojo.worker_api.auth.nonces import OneTimeStore
 from dojo.worker_api.auth.siwe_login import SiweLogin
 from dojo.worker_api.auth.tokens import LABELLER, MINER, Claims, TokenService
+from dojo.worker_api.client_ip import ClientAddress
 from dojo.worker_api.contexts.keys import miner_for_api_key
 from dojo.worker_api.envelope import ApiError
 from dojo.worker_api.metrics import Metrics
@@ -39,6 +40,7 @@ class Services:
     metrics: Metrics
     once: OneTimeStore
     writer: AbstractAsyncContextManager[Any]  # serialises SQLite write transactions in this process
+    client_address: ClientAddress = field(default_factory=ClientAddress)  # peer or X-Forwarded-For (trusted proxies)
 
 
 def services(request: Request) -> Services:
@@ -54,9 +56,10 @@ async def session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 async def limit_ip(request: Request) -> None:
-    """Count the request against its client IP's limit."""
-    client = request.client.host if request.client else "unknown"
-    await services(request).limits.ip(client)
+    """Count the request against its client IP's limit (X-Forwarded-For only behind a trusted proxy)."""
+    svc = services(request)
+    peer = request.client.host if request.client else "unknown"
+    await svc.limits.ip(svc.client_address.resolve(peer, ",".join(request.headers.getlist("x-forwarded-for")) or None))
 
 
 _bearer = HTTPBearer(auto_error=False, description="A session token from /worker/login or /miner/session")
