@@ -25,17 +25,16 @@ def synthetic_api(
     home: Optional[Path] = typer.Option(None, "--home", help="Data directory \\[env DOJO_HOME, default ~/.dojo]."),
 ) -> None:
     """Run the synthetic API: GET /api/v1/tasks/next pops a ready task (204 when none), /health, /metrics."""
-    import uvicorn
-
     from dojo.config import load_settings
     from dojo.logs import setup_logging
+    from dojo.serving import run_uvicorn
     from dojo.synthetic.service import create_app
 
     settings = load_settings(home=home, redis_url=redis_url, synthetic__host=host, synthetic__port=port,
                              synthetic__generator=generator, synthetic__buffer_size=buffer_size, synthetic__seed=seed)
     setup_logging(settings.log_level, settings.log_json)
     application = create_app(settings)
-    uvicorn.run(application, host=settings.synthetic.host, port=settings.synthetic.port, log_config=None,
+    run_uvicorn(application, host=settings.synthetic.host, port=settings.synthetic.port, log_config=None,
                 log_level="warning")
 
 
