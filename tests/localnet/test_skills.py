@@ -9,8 +9,8 @@ import pytest
 from scipy.stats import spearmanr
 
 from dojo import scoring
-from dojo.localnet.network import crew_quality
-from dojo.localnet.skills import DEFAULT_CREWS, Skill, parse_crew, score_completions, score_ranking
+from dojo.localnet.network import LocalnetConfig, crew_quality
+from dojo.localnet.skills import Skill, parse_crew, score_completions, score_ranking
 
 RANKS = {"a": 0, "b": 1, "c": 2, "d": 3}
 
@@ -52,19 +52,22 @@ def test_parse_crew_is_clear_about_bad_names() -> None:
         parse_crew("careful,sloppy")
 
 
-def _simulate(seed: int, crews: list[list[Skill]], rounds: int = 3, tasks: int = 2, n: int = 4) -> np.ndarray:
-    """The local network's labelling and scoring, in process: crews label, the engine scores, weights out."""
+def _simulate(seed: int, crews: list[list[Skill]], rounds: int, tasks: int, external: int, n: int = 4) -> np.ndarray:
+    """The local network's labelling and scoring, in process: crews label, the engine scores, weights out.
+
+    Like the real network, the first ``external`` tasks of the first round have no ground truth
+    and are scored by consensus alone."""
     rng = random.Random(seed)
     m = len(crews)
     running = np.zeros(m)
-    for _ in range(rounds):
+    for r in range(rounds):
         values = np.full((m, tasks, 3, n), np.nan)
         gt = np.zeros((tasks, n))
         for t in range(tasks):
             order = list(range(n))
             rng.shuffle(order)
             ranks = {str(c): order[c] for c in range(n)}
-            gt[t] = order
+            gt[t] = order if (r > 0 or t >= external) else np.nan
             for i, crew in enumerate(crews):
                 for j, skill in enumerate(crew):
                     s = score_completions(skill, ranks, rng)
@@ -75,11 +78,13 @@ def _simulate(seed: int, crews: list[list[Skill]], rounds: int = 3, tasks: int =
 
 
 def test_weights_rank_crews_over_ten_seeds() -> None:
-    """Over 10 seeds the default crews (best, middling, bad) get weights in that order at least 9 times."""
-    crews = DEFAULT_CREWS[:3]
+    """Over 10 seeds the default crews (best, middling, bad) get weights in that order at least 9 times,
+    with the local network's default rounds, tasks and external task."""
+    cfg = LocalnetConfig()
+    crews = [cfg.crew(i) for i in range(cfg.miners)]
     assert crew_quality(crews[0]) > crew_quality(crews[1]) > crew_quality(crews[2])
     correct = 0
     for seed in range(10):
-        w = _simulate(seed, crews)
+        w = _simulate(seed, crews, cfg.rounds, cfg.tasks_per_round, cfg.external_tasks)
         correct += int(w[0] > w[1] > w[2])
     assert correct >= 9, f"weights ranked the crews correctly only {correct}/10 times"

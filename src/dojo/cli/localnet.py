@@ -14,7 +14,7 @@ def localnet(
         None, "--crews",
         help="Each miner's labellers, miners separated by ';', e.g. 'careful,careful,careful;noisy,random,lazy'. "
              "Skills: careful, noisy, random, adversarial, lazy. Default: a best, a middling and a bad crew."),
-    rounds: int = typer.Option(3, "--rounds", min=1, max=100, help="Rounds the validator runs before the leaderboard."),
+    rounds: int = typer.Option(4, "--rounds", min=1, max=100, help="Rounds the validator runs before the leaderboard."),
     tasks_per_round: int = typer.Option(3, "--tasks-per-round", min=1, max=50, help="Tasks in each round."),
     seed: int = typer.Option(0, "--seed", help="Seed for tasks, shuffles and labellers."),
     home: Optional[Path] = typer.Option(None, "--home", help="Data directory [default: a fresh temporary folder]."),

@@ -20,7 +20,7 @@ class Skill(str, Enum):
     lazy = "lazy"  # the same score for everything
 
 
-NOISE = {Skill.careful: 0.4, Skill.noisy: 3.0}
+NOISE = {Skill.careful: 0.4, Skill.noisy: 4.0}
 
 
 def true_score(rank: int, n: int, lo: int = 1, hi: int = 10) -> float:
@@ -58,7 +58,7 @@ def score_ranking(skill: Skill, ranks: dict[str, int], rng: random.Random) -> di
 # Default crews for the local network: the first miner's crew is best, the last worst.
 DEFAULT_CREWS: list[list[Skill]] = [
     [Skill.careful, Skill.careful, Skill.careful],
-    [Skill.noisy, Skill.random, Skill.lazy],
+    [Skill.noisy, Skill.random, Skill.random],
     [Skill.adversarial, Skill.random, Skill.lazy],
     [Skill.noisy, Skill.noisy, Skill.noisy],
     [Skill.random, Skill.random, Skill.lazy],
