@@ -37,7 +37,7 @@ class LocalnetConfig:
 
     miners: int = 3
     crews: list[list[Skill]] = field(default_factory=list)
-    rounds: int = 3
+    rounds: int = 4
     tasks_per_round: int = 3
     seed: int = 0
     home: Path | None = None
