@@ -15,6 +15,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dojo import __version__
 from dojo.config import Settings, load_settings
@@ -57,6 +58,15 @@ async def _expiry_loop(svc: Services, interval_s: float) -> None:
         await asyncio.sleep(interval_s)
 
 
+def _read_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for GET requests. PostgreSQL: autocommit (no BEGIN/ROLLBACK round trips). SQLite: plain
+    sessions, since a read opens no transaction there and switching aiosqlite's isolation level costs two
+    thread hops per request."""
+    if engine.dialect.name == "sqlite":
+        return make_sessionmaker(engine)
+    return make_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+
+
 def build_services(settings: Settings, *, metagraph: MetagraphSource | None = None,
                    registered: Registered | None = None) -> Services:
     """The shared services of one app. ``metagraph``/``registered`` replace the chain check (tests)."""
@@ -66,7 +76,7 @@ def build_services(settings: Settings, *, metagraph: MetagraphSource | None = No
     check = registered or Registry(metagraph or chain_metagraph(settings))
     return Services(
         settings=settings, engine=engine, sessions=make_sessionmaker(engine),
-        read_sessions=make_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT")),
+        read_sessions=_read_sessions(engine),
         tokens=TokenService(load_or_create_secret(w.jwt_secret, settings.home), w.jwt_ttl_s),
         siwe=SiweLogin(once, w.siwe_domain, w.siwe_chain_id, w.nonce_ttl_s),
         miner_login=MinerLogin(once, w.nonce_ttl_s, check, settings.chain.netuid),
@@ -118,9 +128,9 @@ def create_app(settings: Settings | None = None, *, metagraph: MetagraphSource |
 
 def serve(settings: Settings) -> None:
     """Run the worker API with uvicorn until interrupted."""
-    import uvicorn
+    from dojo.serving import run_uvicorn
 
     migrate_sync(settings.worker_db_url())  # fail here with a clear message rather than inside uvicorn
     app = create_app(settings)
-    uvicorn.run(app, host=settings.worker.host, port=settings.worker.port, log_level="warning",
+    run_uvicorn(app, host=settings.worker.host, port=settings.worker.port, log_level="warning",
                 proxy_headers=False, access_log=False)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from dojo.config import Settings
 from dojo.worker_api.auth.miner_login import MinerLogin
 from dojo.worker_api.auth.nonces import OneTimeStore
+from dojo.worker_api.auth.revocation import RevocationCache
 from dojo.worker_api.auth.siwe_login import SiweLogin
 from dojo.worker_api.auth.tokens import LABELLER, MINER, Claims, TokenService
 from dojo.worker_api.client_ip import ClientAddress
@@ -40,6 +41,7 @@ class Services:
     metrics: Metrics
     once: OneTimeStore
     writer: AbstractAsyncContextManager[Any]  # serialises SQLite write transactions in this process
+    revoked: RevocationCache = field(default_factory=RevocationCache)  # logged-out JWTs, seen within 1 s
     client_address: ClientAddress = field(default_factory=ClientAddress)  # peer or X-Forwarded-For (trusted proxies)
 
 
@@ -77,8 +79,11 @@ async def current_labeller(request: Request, creds: HTTPAuthorizationCredentials
     """The logged-in labeller (a live, unrevoked JWT); also counts the labeller's rate limit."""
     svc = services(request)
     claims = svc.tokens.verify(_token(creds), LABELLER)
-    revoked = await db.execute(select(RevokedToken.jti).where(RevokedToken.jti == claims.jti))
-    if revoked.first() is not None:
+
+    async def in_database() -> bool:
+        return (await db.execute(select(RevokedToken.jti).where(RevokedToken.jti == claims.jti))).first() is not None
+
+    if await svc.revoked.is_revoked(claims.jti, claims.expires_at.timestamp(), in_database):
         raise ApiError(401, "this session was logged out: log in again")
     await svc.limits.labeller(claims.user_id)
     return claims

@@ -33,9 +33,12 @@ class Claims:
 class TokenService:
     """Issues and verifies tokens with one secret."""
 
-    def __init__(self, secret: str, ttl_s: int) -> None:
+    def __init__(self, secret: str, ttl_s: int, cache_size: int = 10_000) -> None:
         self._secret = secret
         self._ttl = ttl_s
+        # verified tokens by (token, audience): a hit skips the HMAC and claim checks, never the expiry
+        self._verified: dict[tuple[str, str], tuple[Claims, float]] = {}
+        self._cache_size = cache_size
 
     def issue(self, audience: str, subject: str, user_id: int) -> tuple[str, datetime, str]:
         """A new token for ``subject``: ``(token, expires_at, jti)``."""
@@ -48,6 +51,19 @@ class TokenService:
 
     def verify(self, token: str, audience: str) -> Claims:
         """The token's claims, or a 401 saying why it is not acceptable."""
+        hit = self._verified.get((token, audience))
+        if hit is not None:
+            if time.time() < hit[1]:
+                return hit[0]
+            self._verified.pop((token, audience), None)
+            raise ApiError(401, "session expired: log in again")
+        claims = self._decode(token, audience)
+        if len(self._verified) >= self._cache_size:
+            self._verified.clear()  # crude but bounded; a miss only costs a decode
+        self._verified[(token, audience)] = (claims, claims.expires_at.timestamp())
+        return claims
+
+    def _decode(self, token: str, audience: str) -> Claims:
         try:
             data = jwt.decode(token, self._secret, algorithms=["HS256"], audience=audience,
                               options={"require": ["exp", "sub", "jti", "aud"]})

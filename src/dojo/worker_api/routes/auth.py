@@ -46,13 +46,15 @@ async def worker_login(body: LoginIn, request: Request, db: AsyncSession = Depen
 
 
 @router.post("/worker/logout", response_model=Reply[EmptyBody])
-async def worker_logout(claims: Claims = Depends(current_labeller), db: AsyncSession = Depends(session)) -> dict:
-    """Revoke the current JWT."""
+async def worker_logout(request: Request, claims: Claims = Depends(current_labeller),
+                        db: AsyncSession = Depends(session)) -> dict:
+    """Revoke the current JWT (at once in this process, within 1 s in the others sharing the database)."""
     db.add(RevokedToken(jti=claims.jti, expires_at=claims.expires_at))
     try:
         await db.commit()
     except IntegrityError:  # logged out twice concurrently: already revoked
         await db.rollback()
+    services(request).revoked.revoke(claims.jti, claims.expires_at.timestamp())
     return ok({})
 
 

@@ -66,6 +66,18 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _sqlite_reset(dbapi_conn: Any, _record: Any, _state: Any) -> None:
+    """Roll back a connection coming back to the pool only if it is inside a transaction.
+
+    ``in_transaction`` reads SQLite's autocommit flag without a trip to aiosqlite's thread; a
+    connection left mid-transaction (a cancelled request) is still rolled back, so it can never
+    return to the pool holding the write lock.
+    """
+    raw = getattr(dbapi_conn, "driver_connection", None) or getattr(dbapi_conn, "_connection", None)
+    if raw is None or getattr(raw, "in_transaction", True):
+        dbapi_conn.rollback()
+
+
 def _ensure_sqlite_dir(url: str) -> None:
     database = _parse(url).database
     if database and database != ":memory:":
@@ -76,9 +88,11 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     """An async engine for ``url`` (SQLite gets WAL, a busy timeout and foreign keys)."""
     if is_sqlite(url):
         _ensure_sqlite_dir(url)
+        # reset on return only when a transaction is still open: a blind ROLLBACK is one more thread hop
         engine = create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size,
-                                     connect_args={"timeout": 30})
+                                     connect_args={"timeout": 30}, pool_reset_on_return=None)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "reset", _sqlite_reset)
         return engine
     # no pre-ping (a round trip per checkout): a dropped connection is invalidated on error, and recycled hourly
     return create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_recycle=3600)
