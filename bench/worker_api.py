@@ -158,13 +158,25 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 # ---------------------------------------------------------------- load
-class Phase:
-    """One phase's figures."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def __init__(self, name: str, latencies: list[float], elapsed: float, errors: int) -> None:
-        self.name, self.n, self.elapsed, self.errors = name, len(latencies), elapsed, errors
+
+class Phase:
+    """One phase's figures; ``cpu`` is the server process's CPU time over the phase."""
+
+    def __init__(self, name: str, latencies: list[float], elapsed: float, errors: int,
+                 cpu: float = float("nan")) -> None:
+        self.name, self.n, self.elapsed, self.errors, self.cpu = name, len(latencies), elapsed, errors, cpu
         lat = sorted(latencies) or [float("nan")]
         self.rps = self.n / elapsed if elapsed else 0.0
+        # requests per second of server CPU: what the server could do with a core to itself (load-independent)
+        self.per_cpu_s = self.n / cpu if cpu and cpu == cpu else float("nan")
         self.p50 = statistics.median(lat) * 1000
         self.p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
 
@@ -229,7 +241,7 @@ async def capture(base: str, tokens: list[str], task: dict[str, Any]) -> dict[st
 
 
 async def measure(base: str, bare: str, tokens: list[str], tasks: list[dict[str, Any]], limit: int,
-                  seconds: float) -> dict[str, dict[str, Phase]]:
+                  seconds: float, pids: dict[str, int]) -> dict[str, dict[str, Phase]]:
     """Each phase on the worker API, then at once on the bare peer, so both see the same machine load."""
     out: dict[str, dict[str, Phase]] = {"db": {}, "bare": {}}
     for name in ("list", "fetch", "submit"):
@@ -237,7 +249,11 @@ async def measure(base: str, bare: str, tokens: list[str], tasks: list[dict[str,
         pool = tasks[1:] if name == "submit" else tasks
         for key, url in (("db", base), ("bare", bare)):
             await run_phase(url, "fetch" if name == "submit" else name, tokens, tasks, 200, 2.0)  # warm-up
-            out[key][name] = await run_phase(url, name, tokens, pool, limit, seconds)
+            cpu0 = cpu_seconds(pids[key])
+            phase = await run_phase(url, name, tokens, pool, limit, seconds)
+            phase.cpu = cpu_seconds(pids[key]) - cpu0
+            phase.per_cpu_s = phase.n / phase.cpu if phase.cpu > 0 else float("nan")
+            out[key][name] = phase
     return out
 
 
@@ -279,7 +295,8 @@ def bench_backend(label: str, db_url: str, home: Path, limit: int, seconds: floa
         bare = subprocess.Popen([sys.executable, __file__, "--bare", str(bare_port), str(samples_path)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_ok(f"http://127.0.0.1:{bare_port}/health", bare)
-        return asyncio.run(measure(base, f"http://127.0.0.1:{bare_port}", tokens, tasks, limit, seconds))
+        return asyncio.run(measure(base, f"http://127.0.0.1:{bare_port}", tokens, tasks, limit, seconds,
+                                   {"db": server.pid, "bare": bare.pid}))
     finally:
         stop(server)
         if bare is not None:
@@ -288,12 +305,13 @@ def bench_backend(label: str, db_url: str, home: Path, limit: int, seconds: floa
 
 def report(label: str, res: dict[str, dict[str, Phase]]) -> None:
     print(f"\n{label}: {LABELLERS} concurrent labellers, {TASKS} tasks")
-    print(f"{'phase':<8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8} | {'bare req/s':>10}{'p50':>7}{'p99':>7}"
-          f" | {'rps ratio':>9}{'p50 ratio':>10}")
+    print(f"{'phase':<8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'req/cpu-s':>10} | {'bare req/s':>10}"
+          f"{'p50':>7}{'p99':>7}{'req/cpu-s':>10} | {'rps ratio':>9}{'p50 ratio':>10}{'cpu ratio':>10}")
     for name in ("list", "fetch", "submit"):
         d, b = res["db"][name], res["bare"][name]
-        print(f"{name:<8}{d.rps:>9.0f}{d.p50:>9.1f}{d.p99:>9.1f}{d.errors:>8} | {b.rps:>10.0f}{b.p50:>7.1f}"
-              f"{b.p99:>7.1f} | {d.rps / b.rps:>9.2f}{d.p50 / b.p50:>10.1f}")
+        print(f"{name:<8}{d.rps:>9.0f}{d.p50:>9.1f}{d.p99:>9.1f}{d.errors:>8}{d.per_cpu_s:>10.0f} | {b.rps:>10.0f}"
+              f"{b.p50:>7.1f}{b.p99:>7.1f}{b.per_cpu_s:>10.0f} | {d.rps / b.rps:>9.2f}{d.p50 / b.p50:>10.1f}"
+              f"{d.per_cpu_s / b.per_cpu_s:>10.2f}")
 
 
 def main() -> None:
@@ -322,6 +340,8 @@ def main() -> None:
     for label, res in results.items():
         report(label, res)
     print("\nratio = worker API / bare FastAPI endpoint returning the same JSON, same client, same run")
+    print("req/cpu-s = requests per CPU-second of the server process (steady under machine load; on PostgreSQL the"
+          " database server's own CPU is not counted)")
     print(f"machine: {os.cpu_count()} cores, load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
 
 
