@@ -4,14 +4,18 @@ filters by :func:`linked_miner_ids`; :func:`visible_task` is the rule on its own
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dojo.worker_api.store.models import Partnership, SubscriptionKey, Task
 
 
-def linked_miner_ids(labeller_id: int) -> Select[int]:
-    """Subquery: ids of the miners the labeller is linked to by a live subscription key."""
+def linked_miner_ids(labeller_id: Any) -> Select[int]:
+    """Subquery: ids of the miners the labeller is linked to by a live subscription key.
+
+    ``labeller_id`` is an id or a bound parameter (statements built once and reused)."""
     return (
         select(SubscriptionKey.miner_id)
         .join(Partnership, Partnership.subscription_key_id == SubscriptionKey.id)

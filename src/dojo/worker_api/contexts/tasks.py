@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import uuid
 from contextlib import AbstractAsyncContextManager, nullcontext
-from datetime import datetime, timezone
+from datetime import timezone
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import Integer, String, and_, bindparam, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dojo.protocol import LabellerResult
 from dojo.worker_api.contexts.access import linked_miner_ids
 from dojo.worker_api.envelope import ApiError
 from dojo.worker_api.schemas import TaskCreateIn
-from dojo.worker_api.store.models import Labeller, LabellerGrade, Miner, Result, Task, TaskStatus, utcnow
+from dojo.worker_api.store.models import (
+    Labeller,
+    LabellerGrade,
+    Miner,
+    Result,
+    Task,
+    TaskStatus,
+    UTCDateTime,
+    utcnow,
+)
 
 PREVIEW_CHARS = 280
 # each order matches an index's column order (ix_tasks_list_*), so a page is read without sorting
@@ -64,7 +74,7 @@ async def create_task(session: AsyncSession, miner_id: int, body: TaskCreateIn, 
     return str(existing)
 
 
-def _effective_status(now: datetime):  # type: ignore[no-untyped-def]
+def _effective_status(now: Any):  # type: ignore[no-untyped-def]
     """The status as a labeller sees it: an open task past its deadline is expired already."""
     return case((and_(Task.status == TaskStatus.open.value, Task.expire_at <= now), TaskStatus.expired.value),
                 else_=Task.status)
@@ -80,7 +90,7 @@ def _summary(row: Any) -> dict[str, Any]:
     }
 
 
-def _base_query(labeller_id: int, now: datetime, *extra: Any):  # type: ignore[no-untyped-def]
+def _base_query(labeller_id: Any, now: Any, *extra: Any):  # type: ignore[no-untyped-def]
     return (
         select(Task.id, Task.prompt, Task.n_responses, Task.criteria, _effective_status(now).label("eff_status"),
                Task.expire_at, Task.created_at, Task.result_count, Task.max_results, Miner.hotkey,
@@ -91,7 +101,7 @@ def _base_query(labeller_id: int, now: datetime, *extra: Any):  # type: ignore[n
     )
 
 
-def _filters(labeller_id: int, now: datetime, status: str, answered: bool | None,
+def _filters(labeller_id: Any, now: Any, status: str, answered: bool | None,
              kind: str | None = None) -> list[Any]:
     """The WHERE clauses of a labeller's task list (visibility first)."""
     clauses: list[Any] = [Task.miner_id.in_(linked_miner_ids(labeller_id))]
@@ -110,6 +120,34 @@ def _filters(labeller_id: int, now: datetime, status: str, answered: bool | None
     return clauses
 
 
+# The labeller's queries are built once per shape, with bound parameters (:labeller_id, :now, …):
+# building and keying a statement of this size costs about as much as running it on SQLite.
+def _labeller() -> Any:
+    return bindparam("labeller_id", type_=Integer)
+
+
+def _now() -> Any:
+    return bindparam("now", type_=UTCDateTime())
+
+
+@lru_cache(maxsize=256)
+def _list_statements(status: str, answered: bool | None, kind: str | None, sort: str) -> tuple[Any, Any, Any]:
+    """(count, page ids, rows of ids) for one filter and sort combination."""
+    where = _filters(_labeller(), _now(), status, answered, kind)
+    count = select(func.count()).select_from(Task).where(*where)
+    page = (select(Task.id).where(*where).order_by(*SORTS[sort])
+            .offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer)))
+    rows = _base_query(_labeller(), _now()).where(Task.id.in_(bindparam("ids", expanding=True)))
+    return count, page, rows
+
+
+@lru_cache(maxsize=1)
+def _detail_statement() -> Any:
+    return (_base_query(_labeller(), _now(), Task.responses, Result.scores, Result.submitted_at, LabellerGrade.grade)
+            .outerjoin(LabellerGrade, and_(LabellerGrade.task_id == Task.id, LabellerGrade.labeller_id == _labeller()))
+            .where(Task.id == bindparam("task_id", type_=String)))
+
+
 async def list_tasks(session: AsyncSession, labeller_id: int, *, status: str, answered: bool | None, sort: str,
                      page: int, limit: int, kind: str | None = None) -> tuple[list[dict[str, Any]], int]:
     """One page of the tasks the labeller may see, filtered and sorted, and the total count.
@@ -117,25 +155,20 @@ async def list_tasks(session: AsyncSession, labeller_id: int, *, status: str, an
     The page's ids are chosen by a narrow query (ids and sort keys only), then only those rows are
     read in full: sorting thousands of wide rows is what made the one-query version slow.
     """
-    now = utcnow()
-    where = _filters(labeller_id, now, status, answered, kind)
-    total = (await session.execute(select(func.count()).select_from(Task).where(*where))).scalar_one()
-    ids = list((await session.execute(
-        select(Task.id).where(*where).order_by(*SORTS[sort]).offset((page - 1) * limit).limit(limit)
-    )).scalars())
+    count_q, page_q, rows_q = _list_statements(status, answered, kind, sort)
+    params = {"labeller_id": labeller_id, "now": utcnow()}
+    total = (await session.execute(count_q, params)).scalar_one()
+    ids = list((await session.execute(page_q, {**params, "offset": (page - 1) * limit, "limit": limit})).scalars())
     if not ids:
         return [], int(total)
-    rows = {r.id: r for r in await session.execute(_base_query(labeller_id, now).where(Task.id.in_(ids)))}
+    rows = {r.id: r for r in await session.execute(rows_q, {**params, "ids": ids})}
     return [_summary(rows[i]) for i in ids if i in rows], int(total)
 
 
 async def task_for_labeller(session: AsyncSession, labeller_id: int, task_id: str) -> dict[str, Any]:
     """One task in full with the labeller's own answer and grade; 404 unless the labeller may see it."""
     row = (await session.execute(
-        _base_query(labeller_id, utcnow(), Task.responses, Result.scores, Result.submitted_at, LabellerGrade.grade)
-        .outerjoin(LabellerGrade, and_(LabellerGrade.task_id == Task.id, LabellerGrade.labeller_id == labeller_id))
-        .where(Task.id == task_id)
-    )).one_or_none()
+        _detail_statement(), {"labeller_id": labeller_id, "now": utcnow(), "task_id": task_id})).one_or_none()
     if row is None:
         raise ApiError(404, f"no task {task_id} among the tasks of your partner miners")
     out = _summary(row)
