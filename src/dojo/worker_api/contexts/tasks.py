@@ -131,14 +131,21 @@ def _now() -> Any:
 
 
 @lru_cache(maxsize=256)
-def _list_statements(status: str, answered: bool | None, kind: str | None, sort: str) -> tuple[Any, Any, Any]:
-    """(count, page ids, rows of ids) for one filter and sort combination."""
+def _list_statements(status: str, answered: bool | None, kind: str | None, sort: str) -> tuple[Any, Any]:
+    """(the page with the total, the total alone) for one filter and sort combination.
+
+    The page statement does in one round trip what took three: a narrow subquery picks the page's
+    ids (ids and sort keys only, in index order), only those rows are read in full, and the total
+    comes along as an uncorrelated scalar subquery (computed once). The total alone is needed only
+    when the page is empty.
+    """
     where = _filters(_labeller(), _now(), status, answered, kind)
     count = select(func.count()).select_from(Task).where(*where)
-    page = (select(Task.id).where(*where).order_by(*SORTS[sort])
-            .offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer)))
-    rows = _base_query(_labeller(), _now()).where(Task.id.in_(bindparam("ids", expanding=True)))
-    return count, page, rows
+    page_ids = (select(Task.id).where(*where).order_by(*SORTS[sort])
+                .offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer))).subquery("page")
+    total = count.correlate(None).scalar_subquery().label("total")
+    page = _base_query(_labeller(), _now(), total).join(page_ids, page_ids.c.id == Task.id).order_by(*SORTS[sort])
+    return page, count
 
 
 @lru_cache(maxsize=1)
@@ -152,17 +159,15 @@ async def list_tasks(session: AsyncSession, labeller_id: int, *, status: str, an
                      page: int, limit: int, kind: str | None = None) -> tuple[list[dict[str, Any]], int]:
     """One page of the tasks the labeller may see, filtered and sorted, and the total count.
 
-    The page's ids are chosen by a narrow query (ids and sort keys only), then only those rows are
-    read in full: sorting thousands of wide rows is what made the one-query version slow.
+    The page's ids are chosen by a narrow subquery (ids and sort keys only), then only those rows
+    are read in full: sorting thousands of wide rows is what made a plain one-query version slow.
     """
-    count_q, page_q, rows_q = _list_statements(status, answered, kind, sort)
+    page_q, count_q = _list_statements(status, answered, kind, sort)
     params = {"labeller_id": labeller_id, "now": utcnow()}
-    total = (await session.execute(count_q, params)).scalar_one()
-    ids = list((await session.execute(page_q, {**params, "offset": (page - 1) * limit, "limit": limit})).scalars())
-    if not ids:
-        return [], int(total)
-    rows = {r.id: r for r in await session.execute(rows_q, {**params, "ids": ids})}
-    return [_summary(rows[i]) for i in ids if i in rows], int(total)
+    rows = (await session.execute(page_q, {**params, "offset": (page - 1) * limit, "limit": limit})).all()
+    if not rows:
+        return [], int((await session.execute(count_q, params)).scalar_one())
+    return [_summary(r) for r in rows], int(rows[0].total)
 
 
 async def task_for_labeller(session: AsyncSession, labeller_id: int, task_id: str) -> dict[str, Any]:
