@@ -8,7 +8,7 @@ uvicorn process answering the same paths with the same JSON (captured from the r
 same run) and no database, measured right after each worker-API phase so both see the same machine
 load: the ratio says how close the worker API is to the framework's limit.
 
-    python bench/worker_api.py [--quick]
+    python bench/worker_api.py [--quick] [--in-process]
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from fastapi import Request  # module level: the bare peer's handler annotation is resolved from these globals
+
 LABELLERS = 32
 TASKS = 10_000
 PHASE_REQUESTS = 4_000  # per phase, at most
@@ -40,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # ---------------------------------------------------------------- the bare peer (its own process)
 def bare_app(samples_path: str) -> Any:
     """FastAPI answering the benchmarked paths with captured JSON, no database, no auth."""
-    from fastapi import FastAPI, Request
+    from fastapi import FastAPI
     from fastapi.responses import JSONResponse
 
     samples = json.loads(Path(samples_path).read_text())
@@ -312,15 +314,88 @@ def report(label: str, res: dict[str, dict[str, Phase]]) -> None:
         print(f"{name:<8}{d.rps:>9.0f}{d.p50:>9.1f}{d.p99:>9.1f}{d.errors:>8}{d.per_cpu_s:>10.0f} | {b.rps:>10.0f}"
               f"{b.p50:>7.1f}{b.p99:>7.1f}{b.per_cpu_s:>10.0f} | {d.rps / b.rps:>9.2f}{d.p50 / b.p50:>10.1f}"
               f"{d.per_cpu_s / b.per_cpu_s:>10.2f}")
+        if b.errors:
+            print(f"  warning: the bare peer answered {b.errors} {name} requests with an error")
+
+
+# ---------------------------------------------------------------- in process: CPU per request, no network
+async def in_process(db_url: str, home: Path, n: int) -> dict[str, float]:
+    """CPU milliseconds per request, one request at a time through ``httpx.ASGITransport`` (no sockets,
+    no client process): the server-side cost of each request kind, and of the bare peer's, with little
+    of the machine's load in it. On PostgreSQL the database server's CPU is not counted."""
+    import httpx
+
+    from dojo.chain.base import Metagraph
+    from dojo.config import load_settings
+    from dojo.worker_api.app import create_app
+
+    tokens, tasks = seed(db_url)
+    settings = load_settings(home=home, profile="prod", worker__db_url=db_url, worker__jwt_secret=SECRET,
+                             worker__rate_limit_ip="100000000/minute", worker__rate_limit_labeller="100000000/minute")
+    app = create_app(settings, metagraph=lambda: Metagraph(netuid=1, block=1, neurons=()))
+    samples = home / "samples-inprocess.json"
+    samples.write_text(json.dumps({"list": {"success": True}, "fetch": {"success": True}, "submit": {"success": True}}))
+    rng, out, cursor = random.Random(3), {}, iter(tasks)
+
+    async def one(c: httpx.AsyncClient, kind: str) -> None:
+        headers = {"Authorization": f"Bearer {tokens[0]}"}
+        if kind == "list":
+            r = await c.get(f"/api/v1/tasks?status=open&limit=20&page={rng.randint(1, 50)}", headers=headers)
+        elif kind == "fetch":
+            r = await c.get(f"/api/v1/tasks/{tasks[rng.randrange(TASKS)]['id']}", headers=headers)
+        else:
+            task = next(cursor)
+            r = await c.put(f"/api/v1/tasks/{task['id']}/result", headers=headers,
+                            json={"scores": {x["completion_id"]: 5 for x in task["responses"]}})
+        assert r.status_code == 200, r.text
+
+    async def timed(c: httpx.AsyncClient, label: str, kind: str) -> None:
+        for _ in range(30):
+            await one(c, kind)
+        start = time.process_time()
+        for _ in range(n):
+            await one(c, kind)
+        out[label] = (time.process_time() - start) / n * 1000
+
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            for kind in ("list", "fetch", "submit"):
+                await timed(c, kind, kind)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=bare_app(str(samples))), base_url="http://t") as c:
+        await timed(c, "bare GET", "fetch")
+        await timed(c, "bare PUT", "submit")
+    return out
+
+
+def main_in_process(n: int) -> None:
+    """Print CPU ms per request in process on SQLite and PostgreSQL (when reachable)."""
+    rows = {}
+    with tempfile.TemporaryDirectory(prefix="dojo-bench-wa-") as tmp:
+        home = Path(tmp)
+        rows["SQLite"] = asyncio.run(in_process(f"sqlite:///{home / 'worker.db'}", home, n))
+        pg = pg_database()
+        if pg is not None:
+            try:
+                rows["PostgreSQL"] = asyncio.run(in_process(pg[1], home, n))
+            finally:
+                drop_pg(pg[0])
+    print(f"\nin process, {n} sequential requests each: server CPU ms per request (and requests per CPU-second)")
+    for label, figures in rows.items():
+        print(f"{label:<11}" + "  ".join(f"{k} {v:.2f} ({1000 / v:.0f}/s)" for k, v in figures.items()))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller phases (a smoke run)")
+    parser.add_argument("--in-process", action="store_true",
+                        help="CPU per request through ASGITransport, one at a time (steadier on a busy machine)")
     parser.add_argument("--bare", nargs=2, metavar=("PORT", "SAMPLES"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
         run_bare(int(args.bare[0]), args.bare[1])
+        return
+    if args.in_process:
+        main_in_process(100 if args.quick else 500)
         return
     limit, seconds = (500, 2.0) if args.quick else (PHASE_REQUESTS, PHASE_SECONDS)
     load_before = os.getloadavg()[0]
