@@ -33,13 +33,15 @@ SORTS = {"newest": (Task.created_at.desc(), Task.id.desc()), "oldest": (Task.cre
          "most_answered": (Task.result_count.desc(), Task.created_at.desc(), Task.id)}
 
 
-def _insert(dialect: str):  # type: ignore[no-untyped-def]
+def _insert(dialect: str) -> Any:
     """The dialect's INSERT, which knows ``ON CONFLICT DO NOTHING``."""
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(Task)
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(Task)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(Task)
 
 
 async def create_task(session: AsyncSession, miner_id: int, body: TaskCreateIn, default_max_results: int,
@@ -62,7 +64,7 @@ async def create_task(session: AsyncSession, miner_id: int, body: TaskCreateIn, 
         max_results=body.max_results or default_max_results, result_count=0, status=TaskStatus.open.value,
         created_at=utcnow(),
     )
-    stmt = (_insert(session.bind.dialect.name).values(**row)
+    stmt = (_insert(session.get_bind().dialect.name).values(**row)
             .on_conflict_do_nothing(index_elements=[Task.miner_id, Task.source_task_id]).returning(Task.id))
     async with writer or nullcontext():  # one writer at a time in this process (SQLite); a no-op on PostgreSQL
         inserted = (await session.execute(stmt)).scalar_one_or_none()
