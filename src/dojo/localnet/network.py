@@ -157,8 +157,9 @@ class LocalNetwork:
     def settings(self) -> Any:
         from dojo.config import load_settings
 
-        return load_settings(home=self.home, profile="fast", chain__network="local",
-                             chain__local_db=self.home / "chain.db")
+        return load_settings(
+            home=self.home, profile="fast", chain__network="local", chain__local_db=self.home / "chain.db"
+        )
 
     # -- set-up --------------------------------------------------------------------------------
 
@@ -179,28 +180,43 @@ class LocalNetwork:
             if shared is None or not self.cfg.shared_worker_api:
                 shared = self._worker_api(i)
             worker, url, domain = shared
-            self.miners.append(MinerSlot(i, f"miner{i}", w.hotkey.ss58_address, uid, self.cfg.crew(i), worker, url, domain))
+            self.miners.append(
+                MinerSlot(i, f"miner{i}", w.hotkey.ss58_address, uid, self.cfg.crew(i), worker, url, domain)
+            )
         log(logger, "localnet.chain_ready", validator_uid=self.validator_uid, miners=self.cfg.miners)
 
     def _worker_api(self, i: int) -> tuple[Service, str, str]:
         port = free_port()
         domain = f"127.0.0.1:{port}"
         name = "worker-api" if self.cfg.shared_worker_api else f"worker-api-{i}"
-        svc = Service(name, ["worker-api", "--port", str(port)],
-                      {**self.base_env(), "DOJO_WORKER_DB_URL": f"sqlite:///{self.home / (name + '.db')}",
-                       "DOJO_WORKER_SIWE_DOMAIN": domain, "DOJO_WORKER_MAX_RESULTS": "3",
-                       # every simulated labeller comes from 127.0.0.1 and polls often
-                       "DOJO_WORKER_RATE_LIMIT_LABELLER": "6000/minute", "DOJO_WORKER_RATE_LIMIT_IP": "60000/minute"},
-                      self.logs / f"{name}.log", f"http://{domain}/health")
+        svc = Service(
+            name,
+            ["worker-api", "--port", str(port)],
+            {
+                **self.base_env(),
+                "DOJO_WORKER_DB_URL": f"sqlite:///{self.home / (name + '.db')}",
+                "DOJO_WORKER_SIWE_DOMAIN": domain,
+                "DOJO_WORKER_MAX_RESULTS": "3",
+                # every simulated labeller comes from 127.0.0.1 and polls often
+                "DOJO_WORKER_RATE_LIMIT_LABELLER": "6000/minute",
+                "DOJO_WORKER_RATE_LIMIT_IP": "60000/minute",
+            },
+            self.logs / f"{name}.log",
+            f"http://{domain}/health",
+        )
         self.services.append(svc)
         return svc, f"http://{domain}", domain
 
     def start_backends(self) -> None:
         """The synthetic API and the worker API(s)."""
         port = free_port()
-        self.synthetic = Service("synthetic-api", ["synthetic-api", "--port", str(port), "--generator", "procedural",
-                                                   "--seed", str(self.cfg.seed * 1000)],
-                                 self.base_env(), self.logs / "synthetic-api.log", f"http://127.0.0.1:{port}/health")
+        self.synthetic = Service(
+            "synthetic-api",
+            ["synthetic-api", "--port", str(port), "--generator", "procedural", "--seed", str(self.cfg.seed * 1000)],
+            self.base_env(),
+            self.logs / "synthetic-api.log",
+            f"http://127.0.0.1:{port}/health",
+        )
         self.services.insert(0, self.synthetic)
         for svc in self.services:
             svc.start()
@@ -222,10 +238,19 @@ class LocalNetwork:
     def start_miners(self) -> None:
         for m in self.miners:
             port = free_port()
-            m.service = Service(f"miner-{m.index}", ["miner", "--port", str(port)],
-                                {**self.base_env(), "DOJO_WALLET_NAME": m.wallet_name, "DOJO_WALLET_HOTKEY": "default",
-                                 "DOJO_MINER_WORKER_API_URL": m.worker_url, "DOJO_MINER_API_KEY": m.api_key},
-                                self.logs / f"miner-{m.index}.log", f"http://127.0.0.1:{port}/health")
+            m.service = Service(
+                f"miner-{m.index}",
+                ["miner", "--port", str(port)],
+                {
+                    **self.base_env(),
+                    "DOJO_WALLET_NAME": m.wallet_name,
+                    "DOJO_WALLET_HOTKEY": "default",
+                    "DOJO_MINER_WORKER_API_URL": m.worker_url,
+                    "DOJO_MINER_API_KEY": m.api_key,
+                },
+                self.logs / f"miner-{m.index}.log",
+                f"http://127.0.0.1:{port}/health",
+            )
             self.services.append(m.service)
             m.service.start()
         for m in self.miners:
@@ -244,13 +269,29 @@ class LocalNetwork:
         assert self.synthetic is not None
         self.validator = Service(
             "validator",
-            ["validator", "--rounds", str(self.cfg.rounds), "--seed", str(self.cfg.seed),
-             "--tasks-per-round", str(self.cfg.tasks_per_round), "--task-source", "api",
-             "--synthetic-api-url", self.synthetic.health_url.rsplit("/health", 1)[0],  # type: ignore[union-attr]
-             "--external-api-port", str(self.external_port)],
-            {**self.base_env(), "DOJO_WALLET_NAME": "validator", "DOJO_WALLET_HOTKEY": "default",
-             "DOJO_VALIDATOR_EXTERNAL_API_TOKEN": self.external_token},
-            self.logs / "validator.log", f"http://127.0.0.1:{self.external_port}/health",
+            [
+                "validator",
+                "--rounds",
+                str(self.cfg.rounds),
+                "--seed",
+                str(self.cfg.seed),
+                "--tasks-per-round",
+                str(self.cfg.tasks_per_round),
+                "--task-source",
+                "api",
+                "--synthetic-api-url",
+                self.synthetic.health_url.rsplit("/health", 1)[0],  # type: ignore[union-attr]
+                "--external-api-port",
+                str(self.external_port),
+            ],
+            {
+                **self.base_env(),
+                "DOJO_WALLET_NAME": "validator",
+                "DOJO_WALLET_HOTKEY": "default",
+                "DOJO_VALIDATOR_EXTERNAL_API_TOKEN": self.external_token,
+            },
+            self.logs / "validator.log",
+            f"http://127.0.0.1:{self.external_port}/health",
         )
         self.services.append(self.validator)
         self.validator.start()
@@ -260,10 +301,18 @@ class LocalNetwork:
         s = self.settings()
         for m in self.miners:
             for j, skill in enumerate(m.crew):
-                m.labellers.append(SimulatedLabeller(
-                    name=f"miner{m.index}-{skill.value}-{j}", skill=skill, api_url=m.worker_url, domain=m.domain,
-                    chain_id=s.worker.siwe_chain_id, subscription_key=m.subscription_key, oracle=self.oracle,
-                    seed=self.cfg.seed * 7919 + m.index * 101 + j))
+                m.labellers.append(
+                    SimulatedLabeller(
+                        name=f"miner{m.index}-{skill.value}-{j}",
+                        skill=skill,
+                        api_url=m.worker_url,
+                        domain=m.domain,
+                        chain_id=s.worker.siwe_chain_id,
+                        subscription_key=m.subscription_key,
+                        oracle=self.oracle,
+                        seed=self.cfg.seed * 7919 + m.index * 101 + j,
+                    )
+                )
 
     async def submit_external(self) -> None:
         """A few tasks as a data consumer would send them; the oracle learns their true order."""
@@ -275,9 +324,13 @@ class LocalNetwork:
             for k in range(self.cfg.external_tasks):
                 task = generate_task(10_000_000 + self.cfg.seed * 100 + k)
                 self.oracle.register_external({str(c): r for c, r in task.ground_truth.items()})
-                body = {"prompt": task.prompt,
-                        "responses": [{"completion_id": str(r.completion_id), "content": r.content} for r in task.responses],
-                        "criteria": {"type": "score", "min": 1, "max": 10}}
+                body = {
+                    "prompt": task.prompt,
+                    "responses": [
+                        {"completion_id": str(r.completion_id), "content": r.content} for r in task.responses
+                    ],
+                    "criteria": {"type": "score", "min": 1, "max": 10},
+                }
                 resp = await client.post(url, json=body, headers=headers)
                 if resp.status_code != 201:
                     raise DojoError(f"the external-task API refused a task: {resp.status_code} {resp.text[:200]}")
@@ -294,8 +347,13 @@ class LocalNetwork:
             out = []
             for rid in self.external_ids:
                 row = db.execute("SELECT state, result FROM external_requests WHERE id = ?", (rid,)).fetchone()
-                out.append({"id": rid, "state": row[0] if row else "missing",
-                            "result": json.loads(row[1]) if row and row[1] else None})
+                out.append(
+                    {
+                        "id": rid,
+                        "state": row[0] if row else "missing",
+                        "result": json.loads(row[1]) if row and row[1] else None,
+                    }
+                )
             return out
         finally:
             db.close()
@@ -320,8 +378,9 @@ class LocalNetwork:
             out["tasks"] = dict(db.execute("SELECT state, COUNT(*) FROM tasks GROUP BY state").fetchall())
             out["rounds"] = db.execute("SELECT COUNT(*) FROM rounds WHERE state = 'scored'").fetchone()[0]
             out["scores"] = {hk: s for hk, s in db.execute("SELECT hotkey, score FROM running_scores").fetchall()}
-            out["means"] = {hk: s for hk, s in
-                            db.execute("SELECT hotkey, AVG(score) FROM task_scores GROUP BY hotkey").fetchall()}
+            out["means"] = {
+                hk: s for hk, s in db.execute("SELECT hotkey, AVG(score) FROM task_scores GROUP BY hotkey").fetchall()
+            }
         except sqlite3.OperationalError:
             pass
         finally:
@@ -371,12 +430,21 @@ class LocalNetwork:
         balances = {b.hotkey: b.balance for b in self.chain.balances()}
         rows = []
         for m in self.miners:
-            rows.append(MinerResult(
-                name=f"miner{m.index}", hotkey=m.hotkey, uid=m.uid, crew=m.crew,
-                mean_task_score=status["means"].get(m.hotkey), running_score=status["scores"].get(m.hotkey),
-                weight=float(weights.get(m.uid, 0.0)), balance=float(balances.get(m.hotkey, 0.0)),
-                labels=status["labels"].get(m.hotkey, 0), killed=m.killed,
-                score_before_kill=self._score_at_kill if m.killed else None))
+            rows.append(
+                MinerResult(
+                    name=f"miner{m.index}",
+                    hotkey=m.hotkey,
+                    uid=m.uid,
+                    crew=m.crew,
+                    mean_task_score=status["means"].get(m.hotkey),
+                    running_score=status["scores"].get(m.hotkey),
+                    weight=float(weights.get(m.uid, 0.0)),
+                    balance=float(balances.get(m.hotkey, 0.0)),
+                    labels=status["labels"].get(m.hotkey, 0),
+                    killed=m.killed,
+                    score_before_kill=self._score_at_kill if m.killed else None,
+                )
+            )
         return rows
 
     def ranked_as_expected(self, rows: list[MinerResult]) -> bool:
@@ -404,7 +472,7 @@ class LocalNetwork:
             already = svc.exit_code()
             code = svc.stop()
             killed_on_purpose = any(m.service is svc and m.killed for m in self.miners)
-            if already is None and code not in (0, -15) and not killed_on_purpose:
+            if already is None and code != 0 and not killed_on_purpose:
                 unclean.append(f"{svc.name} did not stop cleanly (exit code {code}); see {svc.log_path}")
         if self.chain is not None:
             self.chain.close()

@@ -16,17 +16,6 @@ import httpx
 from dojo.errors import DojoError
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: on Linux, get SIGTERM when the local network's process dies."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        try:
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-        except OSError:
-            pass
-
-
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -56,7 +45,6 @@ class Service:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C in the terminal reaches us, and we stop children in order
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads that could deadlock run at this point
         )
         log.close()
 
@@ -74,7 +62,9 @@ class Service:
         while time.monotonic() < deadline:
             code = self.exit_code()
             if code is not None:
-                raise DojoError(f"{self.name} exited with code {code} while starting; see {self.log_path}\n{self.tail()}")
+                raise DojoError(
+                    f"{self.name} exited with code {code} while starting; see {self.log_path}\n{self.tail()}"
+                )
             if self.health_url is None:
                 return
             try:

@@ -7,16 +7,15 @@ every document afterwards is a single call into it.
 
 from __future__ import annotations
 
-import atexit
 import json
 import threading
-import weakref
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 from py_mini_racer import JSOOMException, MiniRacer
 
+from dojo import jsengine
 from dojo.errors import DojoError
 
 #: The vendored terser release (see vendor/VENDOR.md).
@@ -27,8 +26,6 @@ CALL_TIMEOUT_S = 20.0
 HEAP_LIMIT_BYTES = 512 * 1024 * 1024
 
 _local = threading.local()
-# Contexts still alive; closed at exit (a V8 context left open hangs interpreter shutdown).
-_live: weakref.WeakSet[MiniRacer] = weakref.WeakSet()
 
 
 class ObfuscationError(DojoError):
@@ -50,26 +47,11 @@ def _source(*parts: str) -> str:
 
 
 def _new_racer() -> MiniRacer:
-    """A MiniRacer with its own event loop thread.
-
-    MiniRacer binds to the asyncio loop running in the creating thread, if any (a service's loop,
-    Playwright's), and then refuses timeouts and competes with that loop. Created from a fresh
-    thread, it starts a private loop instead and can be called from any thread.
-    """
-    box: list[MiniRacer | BaseException] = []
-
-    def make() -> None:
-        try:
-            box.append(MiniRacer())
-        except BaseException as exc:  # handed to the caller below
-            box.append(exc)
-
-    maker = threading.Thread(target=make, name="dojo-obfuscation-v8-init")
-    maker.start()
-    maker.join()
-    if isinstance(box[0], BaseException):
-        raise ObfuscationError(f"could not start the embedded JavaScript engine: {box[0]}") from box[0]
-    return box[0]
+    """A MiniRacer with its own event loop thread (see ``dojo.jsengine``)."""
+    try:
+        return jsengine.new_racer()
+    except BaseException as exc:
+        raise ObfuscationError(f"could not start the embedded JavaScript engine: {exc}") from exc
 
 
 def _context() -> MiniRacer:
@@ -81,14 +63,7 @@ def _context() -> MiniRacer:
         ctx.eval(_source("vendor", "terser.js"))
         ctx.eval(_source("js", "glue.js"))
         _local.ctx = ctx
-        _live.add(ctx)
     return ctx
-
-
-@atexit.register
-def _close_all() -> None:
-    for ctx in list(_live):
-        ctx.close()
 
 
 def _call(fn: str, *args: Any) -> Any:
@@ -99,8 +74,7 @@ def _call(fn: str, *args: Any) -> Any:
         if isinstance(exc, JSOOMException):
             # A heap that hit its limit is not trusted again: the next call starts a fresh context.
             _local.ctx = None
-            _live.discard(ctx)
-            ctx.close()
+            jsengine.forget(ctx)
         raise ObfuscationError(f"JavaScript toolchain failed in {fn}: {exc}") from exc
     return json.loads(out)
 

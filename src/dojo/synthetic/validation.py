@@ -79,9 +79,9 @@ function __dojoSyntaxAll(srcs) { return JSON.stringify(srcs.map(__dojoSyntax)); 
 def _racer():  # noqa: ANN202 - MiniRacer has no public type stub
     racer = getattr(_local, "racer", None)
     if racer is None:
-        from py_mini_racer import MiniRacer
+        from dojo.jsengine import new_racer
 
-        racer = MiniRacer()
+        racer = new_racer()  # its own loop thread: safe to close from anywhere, whenever
         racer.eval(_CHECKER)
         _local.racer = racer
     return racer
@@ -117,11 +117,15 @@ def _static_check(html: str) -> list[tuple[str, int]]:
         stripped = _NAMESPACES.sub("", source)
         m = _REMOTE_ANYWHERE.search(stripped)
         if m:
-            raise DocumentError(f"script at line {line} references a remote address ({stripped[m.start():m.start() + 60]!r})")
+            raise DocumentError(
+                f"script at line {line} references a remote address ({stripped[m.start() : m.start() + 60]!r})"
+            )
     rest = _NAMESPACES.sub("", _strip_scripts(html))
     style_remote = _REMOTE_ANYWHERE.search(rest)
     if style_remote:
-        raise DocumentError(f"document references a remote address ({rest[style_remote.start():style_remote.start() + 60]!r})")
+        raise DocumentError(
+            f"document references a remote address ({rest[style_remote.start() : style_remote.start() + 60]!r})"
+        )
     return scan.scripts
 
 
