@@ -8,6 +8,8 @@ from pathlib import Path
 import httpx
 
 from dojo.config import load_settings
+from dojo.synthetic.generators import ProceduralGenerator
+from dojo.synthetic.models import SyntheticTask
 from dojo.synthetic.service.app import create_app
 from dojo.validator.sources import HttpSource, ProceduralSource
 from support import free_port, wait_until
@@ -16,20 +18,39 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "miner"))
 from miner_helpers import ServerThread  # noqa: E402
 
 
+class _ThreeTasks:
+    """A generator with a finite supply, so the buffer's contents are known exactly: 3 tasks, then errors."""
+
+    name = "three"
+
+    def __init__(self) -> None:
+        self._inner = ProceduralGenerator(seed=5)
+        self.made = 0
+
+    def generate(self) -> SyntheticTask:
+        if self.made >= 3:
+            raise RuntimeError("no more tasks")
+        self.made += 1
+        return self._inner.generate()
+
+
 async def test_http_source_takes_ready_tasks_then_stops_at_204(tmp_home) -> None:
-    settings = load_settings(synthetic__generator="procedural", synthetic__buffer_size=3, synthetic__seed=5)
-    server = ServerThread(create_app(settings)).start()
+    settings = load_settings(synthetic__buffer_size=5)
+    server = ServerThread(create_app(settings, generator=_ThreeTasks())).start()
     try:
-        wait_until(lambda: httpx.get(f"{server.url}/health").json()["buffered"] >= 3, timeout=30,
-                   what="the synthetic buffer to fill")
+        wait_until(
+            lambda: httpx.get(f"{server.url}/health").json()["buffered"] >= 3,
+            timeout=30,
+            what="the synthetic buffer to fill",
+        )
         tasks = await HttpSource(server.url).take(round_id=1, n=10)
-        # at least the three buffered; the filler may have made more meanwhile, never 10 at once here
-        assert 3 <= len(tasks) < 10
+        assert len(tasks) == 3  # every ready task, then the 204 ends the take
         for t in tasks:
             assert t.source == "synthetic" and len(t.responses) == 4
             assert sorted(t.ground_truth.values()) == [0, 1, 2, 3]
             assert set(t.ground_truth) == {r["completion_id"] for r in t.responses}
             assert all(r["model"] for r in t.responses)
+        assert await HttpSource(server.url).take(round_id=2, n=10) == []
     finally:
         server.stop()
 
