@@ -90,8 +90,14 @@ def main() -> None:
 
         on, odt, osize = _timed(obf, args.seconds, 20000)
         rows.append(("obfuscation documents/s", on / odt, odt / (osize * copy_per_byte), CPU_RATES[id(obf)]))
-        rows.append(("obfuscation MB/s", osize / odt / 1e6, odt / (osize * copy_per_byte),
-                     CPU_RATES[id(obf)] * osize / on / 1e6))
+        rows.append(
+            (
+                "obfuscation MB/s",
+                osize / odt / 1e6,
+                odt / (osize * copy_per_byte),
+                CPU_RATES[id(obf)] * osize / on / 1e6,
+            )
+        )
 
         def complete(i: int) -> int:
             task = generate_task(seed0 + 50_000 + i)
@@ -101,13 +107,21 @@ def main() -> None:
             return sum(len(r.content) for r in task.responses)
 
         cn, cdt, csize = _timed(complete, args.seconds, 5000)
-        rows.append(("complete 4-answer tasks/s (+ obfuscation)", cn / cdt, cdt / (csize * copy_per_byte),
-                     CPU_RATES[id(complete)]))
+        rows.append(
+            (
+                "complete 4-answer tasks/s (+ obfuscation)",
+                cn / cdt,
+                cdt / (csize * copy_per_byte),
+                CPU_RATES[id(complete)],
+            )
+        )
     print(f"{'measure':44} {'wall rate':>10} {'per CPU-s':>10} {'x copy time':>12}")
     for name, value, ratio, cpu_rate in rows:
         print(f"{name:44} {value:10.1f} {cpu_rate:10.1f} {ratio:12.0f}")
-    print(f"documents: {len(docs)} sampled, mean {sum(map(len, blobs)) / len(blobs) / 1024:.1f} KiB; "
-          f"copy: {1 / copy_per_byte / 1e9:.2f} GB/s")
+    print(
+        f"documents: {len(docs)} sampled, mean {sum(map(len, blobs)) / len(blobs) / 1024:.1f} KiB; "
+        f"copy: {1 / copy_per_byte / 1e9:.2f} GB/s"
+    )
     if obfuscate is None:
         print("obfuscation: dojo.obfuscation.obfuscate_html not available; skipped")
     else:

@@ -129,7 +129,9 @@ def measure(browser: Any, url: str, init_script: str | None, expect_frames: int 
         page.wait_for_timeout(20)
     if len(stamps) != expect_frames:
         context.close()
-        raise SystemExit(f"only {len(stamps)} of {expect_frames} responses became interactive within {DEADLINE_S}s at {url}")
+        raise SystemExit(
+            f"only {len(stamps)} of {expect_frames} responses became interactive within {DEADLINE_S}s at {url}"
+        )
     origin = float(page.evaluate("() => performance.timeOrigin"))
     for f in [f for f in page.frames if f != page.main_frame]:  # they really answer a click
         f.click("#go")
@@ -156,9 +158,10 @@ def main() -> None:
         for i, d in enumerate(docs):
             (folder / f"doc{i}.html").write_text(d)
         (folder / "index.html").write_text(
-            "<!doctype html><html><body>" + "".join(
-                f"<iframe src='doc{i}.html' style='width:45%;height:380px'></iframe>" for i in range(4))
-            + "</body></html>")
+            "<!doctype html><html><body>"
+            + "".join(f"<iframe src='doc{i}.html' style='width:45%;height:380px'></iframe>" for i in range(4))
+            + "</body></html>"
+        )
         home = Path(tmp) / "home"
         home.mkdir()
         # the worker API runs in its own process, as `dojo worker-api` would, not sharing this one's GIL
@@ -208,13 +211,21 @@ def main() -> None:
     doc_kb = sum(len(d.encode()) for d in docs) / 1024
     print(f"four responses, {doc_kb:.0f} KiB of HTML in all; {len(ui)} cold loads per side (median)")
     print(f"{'':28}{'interactive (ms)':>18}{'transferred (KiB)':>20}{'requests':>10}")
-    print(f"{'task page (worker API UI)':28}{med(ui, 'ms'):>18.0f}{med(ui, 'bytes') / 1024:>20.0f}{med(ui, 'requests'):>10.0f}")
-    print(f"{'plain files (4 iframes)':28}{med(peer, 'ms'):>18.0f}{med(peer, 'bytes') / 1024:>20.0f}{med(peer, 'requests'):>10.0f}")
+    print(
+        f"{'task page (worker API UI)':28}{med(ui, 'ms'):>18.0f}{med(ui, 'bytes') / 1024:>20.0f}{med(ui, 'requests'):>10.0f}"
+    )
+    print(
+        f"{'plain files (4 iframes)':28}{med(peer, 'ms'):>18.0f}{med(peer, 'bytes') / 1024:>20.0f}{med(peer, 'requests'):>10.0f}"
+    )
     runs_ui = ", ".join(f"{r['ms']:.0f}" for r in ui)
     runs_peer = ", ".join(f"{r['ms']:.0f}" for r in peer)
-    print(f"ratio UI / plain: time {med(ui, 'ms') / med(peer, 'ms'):.2f}x, bytes {med(ui, 'bytes') / med(peer, 'bytes'):.2f}x"
-          f"  (UI runs: {runs_ui} ms; plain: {runs_peer} ms)")
-    print(f"of the UI's time, GET /api/v1/tasks/{{id}} (the four documents as JSON) takes {statistics.median(api_ms):.0f} ms")
+    print(
+        f"ratio UI / plain: time {med(ui, 'ms') / med(peer, 'ms'):.2f}x, bytes {med(ui, 'bytes') / med(peer, 'bytes'):.2f}x"
+        f"  (UI runs: {runs_ui} ms; plain: {runs_peer} ms)"
+    )
+    print(
+        f"of the UI's time, GET /api/v1/tasks/{{id}} (the four documents as JSON) takes {statistics.median(api_ms):.0f} ms"
+    )
 
 
 if __name__ == "__main__":

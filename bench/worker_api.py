@@ -89,24 +89,50 @@ def seed(db_url: str) -> tuple[list[str], list[dict[str, Any]]]:
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     tasks = []
     for i in range(TASKS):
-        responses = [{"completion_id": str(uuid.uuid4()), "content": f"<html><body><canvas id=c{j}></canvas>"
-                      f"<script>/* task {i} answer {j} */</script></body></html>"} for j in range(4)]
-        tasks.append({"id": str(uuid.uuid4()), "miner_id": 1, "source_task_id": str(uuid.uuid4()),
-                      "prompt": f"Build an interactive animation #{i}: a ball bouncing in a box, with gravity.",
-                      "responses": responses, "criteria": {"type": "score", "min": 1, "max": 10}, "n_responses": 4,
-                      "expire_at": now + timedelta(hours=2), "max_results": 3, "result_count": 0, "status": "open",
-                      "created_at": now + timedelta(microseconds=i)})
+        responses = [
+            {
+                "completion_id": str(uuid.uuid4()),
+                "content": f"<html><body><canvas id=c{j}></canvas>"
+                f"<script>/* task {i} answer {j} */</script></body></html>",
+            }
+            for j in range(4)
+        ]
+        tasks.append(
+            {
+                "id": str(uuid.uuid4()),
+                "miner_id": 1,
+                "source_task_id": str(uuid.uuid4()),
+                "prompt": f"Build an interactive animation #{i}: a ball bouncing in a box, with gravity.",
+                "responses": responses,
+                "criteria": {"type": "score", "min": 1, "max": 10},
+                "n_responses": 4,
+                "expire_at": now + timedelta(hours=2),
+                "max_results": 3,
+                "result_count": 0,
+                "status": "open",
+                "created_at": now + timedelta(microseconds=i),
+            }
+        )
     key, prefix = new_key("sk")
     with engine.begin() as conn:
         conn.execute(insert(Miner), [{"id": 1, "hotkey": "5" + "B" * 47, "created_at": now}])
-        conn.execute(insert(SubscriptionKey), [{"id": 1, "miner_id": 1, "prefix": prefix, "key_hash": hash_key(key),
-                                                "created_at": now}])
-        conn.execute(insert(Labeller), [{"id": i + 1, "address": "0x" + f"{i + 1:040x}", "created_at": now}
-                                        for i in range(LABELLERS)])
-        conn.execute(insert(Partnership), [{"labeller_id": i + 1, "subscription_key_id": 1, "name": "m",
-                                            "created_at": now} for i in range(LABELLERS)])
+        conn.execute(
+            insert(SubscriptionKey),
+            [{"id": 1, "miner_id": 1, "prefix": prefix, "key_hash": hash_key(key), "created_at": now}],
+        )
+        conn.execute(
+            insert(Labeller),
+            [{"id": i + 1, "address": "0x" + f"{i + 1:040x}", "created_at": now} for i in range(LABELLERS)],
+        )
+        conn.execute(
+            insert(Partnership),
+            [
+                {"labeller_id": i + 1, "subscription_key_id": 1, "name": "m", "created_at": now}
+                for i in range(LABELLERS)
+            ],
+        )
         for start in range(0, TASKS, 1000):
-            conn.execute(insert(Task), tasks[start:start + 1000])
+            conn.execute(insert(Task), tasks[start : start + 1000])
     if engine.dialect.name == "postgresql":  # the steady state autovacuum reaches: visibility map and statistics
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
@@ -141,12 +167,23 @@ def wait_ok(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> Non
 
 
 def start_worker_api(home: Path, db_url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DOJO_HOME": str(home), "DOJO_WORKER_DB_URL": db_url, "DOJO_WORKER_JWT_SECRET": SECRET,
-           "DOJO_WORKER_RATE_LIMIT_IP": "100000000/minute", "DOJO_WORKER_RATE_LIMIT_LABELLER": "100000000/minute",
-           "DOJO_LOG_LEVEL": "WARNING", "DOJO_PROFILE": "prod"}
+    env = {
+        **os.environ,
+        "DOJO_HOME": str(home),
+        "DOJO_WORKER_DB_URL": db_url,
+        "DOJO_WORKER_JWT_SECRET": SECRET,
+        "DOJO_WORKER_RATE_LIMIT_IP": "100000000/minute",
+        "DOJO_WORKER_RATE_LIMIT_LABELLER": "100000000/minute",
+        "DOJO_LOG_LEVEL": "WARNING",
+        "DOJO_PROFILE": "prod",
+    }
     env.pop("DOJO_REDIS_URL", None)
-    return subprocess.Popen([sys.executable, "-m", "dojo.cli.app", "worker-api", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "dojo.cli.app", "worker-api", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -172,8 +209,9 @@ def cpu_seconds(pid: int) -> float:
 class Phase:
     """One phase's figures; ``cpu`` is the server process's CPU time over the phase."""
 
-    def __init__(self, name: str, latencies: list[float], elapsed: float, errors: int,
-                 cpu: float = float("nan")) -> None:
+    def __init__(
+        self, name: str, latencies: list[float], elapsed: float, errors: int, cpu: float = float("nan")
+    ) -> None:
         self.name, self.n, self.elapsed, self.errors, self.cpu = name, len(latencies), elapsed, errors, cpu
         lat = sorted(latencies) or [float("nan")]
         self.rps = self.n / elapsed if elapsed else 0.0
@@ -183,8 +221,9 @@ class Phase:
         self.p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
 
 
-async def run_phase(base: str, name: str, tokens: list[str], tasks: list[dict[str, Any]], max_requests: int,
-                    max_seconds: float) -> Phase:
+async def run_phase(
+    base: str, name: str, tokens: list[str], tasks: list[dict[str, Any]], max_requests: int, max_seconds: float
+) -> Phase:
     """32 labellers in parallel until ``max_requests`` are done or ``max_seconds`` have passed."""
     import aiohttp
 
@@ -242,8 +281,15 @@ async def capture(base: str, tokens: list[str], task: dict[str, Any]) -> dict[st
     return {"list": lst, "fetch": fetch, "submit": submit}
 
 
-async def measure(base: str, bare: str, tokens: list[str], tasks: list[dict[str, Any]], limit: int,
-                  seconds: float, pids: dict[str, int]) -> dict[str, dict[str, Phase]]:
+async def measure(
+    base: str,
+    bare: str,
+    tokens: list[str],
+    tasks: list[dict[str, Any]],
+    limit: int,
+    seconds: float,
+    pids: dict[str, int],
+) -> dict[str, dict[str, Phase]]:
     """Each phase on the worker API, then at once on the bare peer, so both see the same machine load."""
     out: dict[str, dict[str, Phase]] = {"db": {}, "bare": {}}
     for name in ("list", "fetch", "submit"):
@@ -294,11 +340,23 @@ def bench_backend(label: str, db_url: str, home: Path, limit: int, seconds: floa
         samples = asyncio.run(capture(base, tokens, tasks[0]))
         samples_path = home / f"samples-{label}.json"
         samples_path.write_text(json.dumps(samples))
-        bare = subprocess.Popen([sys.executable, __file__, "--bare", str(bare_port), str(samples_path)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        bare = subprocess.Popen(
+            [sys.executable, __file__, "--bare", str(bare_port), str(samples_path)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_ok(f"http://127.0.0.1:{bare_port}/health", bare)
-        return asyncio.run(measure(base, f"http://127.0.0.1:{bare_port}", tokens, tasks, limit, seconds,
-                                   {"db": server.pid, "bare": bare.pid}))
+        return asyncio.run(
+            measure(
+                base,
+                f"http://127.0.0.1:{bare_port}",
+                tokens,
+                tasks,
+                limit,
+                seconds,
+                {"db": server.pid, "bare": bare.pid},
+            )
+        )
     finally:
         stop(server)
         if bare is not None:
@@ -307,13 +365,17 @@ def bench_backend(label: str, db_url: str, home: Path, limit: int, seconds: floa
 
 def report(label: str, res: dict[str, dict[str, Phase]]) -> None:
     print(f"\n{label}: {LABELLERS} concurrent labellers, {TASKS} tasks")
-    print(f"{'phase':<8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'req/cpu-s':>10} | {'bare req/s':>10}"
-          f"{'p50':>7}{'p99':>7}{'req/cpu-s':>10} | {'rps ratio':>9}{'p50 ratio':>10}{'cpu ratio':>10}")
+    print(
+        f"{'phase':<8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'req/cpu-s':>10} | {'bare req/s':>10}"
+        f"{'p50':>7}{'p99':>7}{'req/cpu-s':>10} | {'rps ratio':>9}{'p50 ratio':>10}{'cpu ratio':>10}"
+    )
     for name in ("list", "fetch", "submit"):
         d, b = res["db"][name], res["bare"][name]
-        print(f"{name:<8}{d.rps:>9.0f}{d.p50:>9.1f}{d.p99:>9.1f}{d.errors:>8}{d.per_cpu_s:>10.0f} | {b.rps:>10.0f}"
-              f"{b.p50:>7.1f}{b.p99:>7.1f}{b.per_cpu_s:>10.0f} | {d.rps / b.rps:>9.2f}{d.p50 / b.p50:>10.1f}"
-              f"{d.per_cpu_s / b.per_cpu_s:>10.2f}")
+        print(
+            f"{name:<8}{d.rps:>9.0f}{d.p50:>9.1f}{d.p99:>9.1f}{d.errors:>8}{d.per_cpu_s:>10.0f} | {b.rps:>10.0f}"
+            f"{b.p50:>7.1f}{b.p99:>7.1f}{b.per_cpu_s:>10.0f} | {d.rps / b.rps:>9.2f}{d.p50 / b.p50:>10.1f}"
+            f"{d.per_cpu_s / b.per_cpu_s:>10.2f}"
+        )
         if b.errors:
             print(f"  warning: the bare peer answered {b.errors} {name} requests with an error")
 
@@ -330,8 +392,14 @@ async def in_process(db_url: str, home: Path, n: int) -> dict[str, float]:
     from dojo.worker_api.app import create_app
 
     tokens, tasks = seed(db_url)
-    settings = load_settings(home=home, profile="prod", worker__db_url=db_url, worker__jwt_secret=SECRET,
-                             worker__rate_limit_ip="100000000/minute", worker__rate_limit_labeller="100000000/minute")
+    settings = load_settings(
+        home=home,
+        profile="prod",
+        worker__db_url=db_url,
+        worker__jwt_secret=SECRET,
+        worker__rate_limit_ip="100000000/minute",
+        worker__rate_limit_labeller="100000000/minute",
+    )
     app = create_app(settings, metagraph=lambda: Metagraph(netuid=1, block=1, neurons=()))
     samples = home / "samples-inprocess.json"
     samples.write_text(json.dumps({"list": {"success": True}, "fetch": {"success": True}, "submit": {"success": True}}))
@@ -345,8 +413,11 @@ async def in_process(db_url: str, home: Path, n: int) -> dict[str, float]:
             r = await c.get(f"/api/v1/tasks/{tasks[rng.randrange(TASKS)]['id']}", headers=headers)
         else:
             task = next(cursor)
-            r = await c.put(f"/api/v1/tasks/{task['id']}/result", headers=headers,
-                            json={"scores": {x["completion_id"]: 5 for x in task["responses"]}})
+            r = await c.put(
+                f"/api/v1/tasks/{task['id']}/result",
+                headers=headers,
+                json={"scores": {x["completion_id"]: 5 for x in task["responses"]}},
+            )
         assert r.status_code == 200, r.text
 
     async def timed(c: httpx.AsyncClient, label: str, kind: str) -> None:
@@ -387,8 +458,11 @@ def main_in_process(n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller phases (a smoke run)")
-    parser.add_argument("--in-process", action="store_true",
-                        help="CPU per request through ASGITransport, one at a time (steadier on a busy machine)")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="CPU per request through ASGITransport, one at a time (steadier on a busy machine)",
+    )
     parser.add_argument("--bare", nargs=2, metavar=("PORT", "SAMPLES"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
@@ -403,8 +477,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="dojo-bench-wa-") as tmp:
         home = Path(tmp)
         (home / "sqlite").mkdir()
-        results["SQLite"] = bench_backend("SQLite", f"sqlite:///{home / 'sqlite' / 'worker.db'}", home / "sqlite",
-                                          limit, seconds)
+        results["SQLite"] = bench_backend(
+            "SQLite", f"sqlite:///{home / 'sqlite' / 'worker.db'}", home / "sqlite", limit, seconds
+        )
         pg = pg_database()
         if pg is not None:
             (home / "pg").mkdir()
@@ -415,8 +490,10 @@ def main() -> None:
     for label, res in results.items():
         report(label, res)
     print("\nratio = worker API / bare FastAPI endpoint returning the same JSON, same client, same run")
-    print("req/cpu-s = requests per CPU-second of the server process (steady under machine load; on PostgreSQL the"
-          " database server's own CPU is not counted)")
+    print(
+        "req/cpu-s = requests per CPU-second of the server process (steady under machine load; on PostgreSQL the"
+        " database server's own CPU is not counted)"
+    )
     print(f"machine: {os.cpu_count()} cores, load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
 
 

@@ -30,13 +30,18 @@ def main() -> None:
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="dojo-seeds-") as home:
-            result = run_localnet(LocalnetConfig(seed=seed, home=Path(home) / "net", timeout_s=300),
-                                  Console(file=io.StringIO(), width=120))
+            result = run_localnet(
+                LocalnetConfig(seed=seed, home=Path(home) / "net", timeout_s=300),
+                Console(file=io.StringIO(), width=120),
+            )
         weights = " ".join(f"{r.name}={r.weight:.3f}" for r in result.miners)
         ok = result.ranked_as_expected and not result.failures
         correct += ok
-        print(f"seed {seed}: {'ranked right' if ok else 'NOT ranked right'}  {weights}  "
-              f"({time.monotonic() - started:.0f}s)", flush=True)
+        print(
+            f"seed {seed}: {'ranked right' if ok else 'NOT ranked right'}  {weights}  "
+            f"({time.monotonic() - started:.0f}s)",
+            flush=True,
+        )
     print(f"{correct}/{args.seeds} seeds ranked the crews by quality")
 
 

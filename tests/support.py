@@ -33,7 +33,9 @@ def wait_until(cond: Callable[[], Any], timeout: float = 20.0, interval: float =
         except Exception as exc:  # noqa: BLE001 - keep polling, report the last failure
             last_exc = exc
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}" + (f" (last error: {last_exc!r})" if last_exc else ""))
+    raise AssertionError(
+        f"timed out after {timeout}s waiting for {what}" + (f" (last error: {last_exc!r})" if last_exc else "")
+    )
 
 
 def wait_http_ok(url: str, timeout: float = 30.0) -> None:

@@ -76,8 +76,9 @@ class Task(Strict):
         return self
 
 
-def check_values(criteria: ScoreCriterion | RankingCriterion, completion_ids: set[UUID] | set[str],
-                 scores: dict[Any, float]) -> str | None:
+def check_values(
+    criteria: ScoreCriterion | RankingCriterion, completion_ids: set[UUID] | set[str], scores: dict[Any, float]
+) -> str | None:
     """Why ``scores`` is not one valid value per completion under ``criteria``, or None if it is."""
     keys = {str(k) for k in scores}
     expected = {str(c) for c in completion_ids}

@@ -11,8 +11,9 @@ import pytest
 
 def _dojo(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     env = {"DOJO_HOME": str(home / ".dojo"), "HOME": str(home), "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-m", "dojo.cli.app", *args], capture_output=True, text=True, env=env,
-                          timeout=120, cwd=home)
+    return subprocess.run(
+        [sys.executable, "-m", "dojo.cli.app", *args], capture_output=True, text=True, env=env, timeout=120, cwd=home
+    )
 
 
 @pytest.mark.parametrize(

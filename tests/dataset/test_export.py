@@ -27,23 +27,50 @@ def _fill(url: str, n_tasks: int, labelled: int, state: str = "scored") -> list[
             tid = str(uuid.uuid4())
             ids.append(tid)
             cids = [str(uuid.uuid4()) for _ in range(4)]
-            s.add(Task(id=tid, round_id=1, position=i, source="synthetic", state=state, prompt=f"make thing {i}",
-                       criteria={"type": "score", "min": 1, "max": 10},
-                       responses=[{"completion_id": c, "content": f"<html>{i}-{k}</html>", "model": f"m{k}"}
-                                  for k, c in enumerate(cids)],
-                       ground_truth={c: k for k, c in enumerate(cids)}, created_at=T0 + timedelta(minutes=i)))
+            s.add(
+                Task(
+                    id=tid,
+                    round_id=1,
+                    position=i,
+                    source="synthetic",
+                    state=state,
+                    prompt=f"make thing {i}",
+                    criteria={"type": "score", "min": 1, "max": 10},
+                    responses=[
+                        {"completion_id": c, "content": f"<html>{i}-{k}</html>", "model": f"m{k}"}
+                        for k, c in enumerate(cids)
+                    ],
+                    ground_truth={c: k for k, c in enumerate(cids)},
+                    created_at=T0 + timedelta(minutes=i),
+                )
+            )
             s.flush()
-            a = Assignment(task_id=tid, uid=1, hotkey="5Fminer", address="http://x", miner_task_id=str(uuid.uuid4()),
-                           completion_map={c: c for c in cids}, payload={}, expire_at=T0, state="collected",
-                           updated_at=T0)
+            a = Assignment(
+                task_id=tid,
+                uid=1,
+                hotkey="5Fminer",
+                address="http://x",
+                miner_task_id=str(uuid.uuid4()),
+                completion_map={c: c for c in cids},
+                payload={},
+                expire_at=T0,
+                state="collected",
+                updated_at=T0,
+            )
             s.add(a)
             s.flush()
             if i < labelled:
                 for k, c in enumerate(cids):
-                    s.add(Result(assignment_id=a.id, labeller_id="0xaaa", completion_id=c, value=10 - 3 * k,
-                                 submitted_at=T0))
-                    s.add(Result(assignment_id=a.id, labeller_id="0xbbb", completion_id=c, value=9 - 2 * k,
-                                 submitted_at=T0))
+                    s.add(
+                        Result(
+                            assignment_id=a.id, labeller_id="0xaaa", completion_id=c, value=10 - 3 * k, submitted_at=T0
+                        )
+                    )
+                    s.add(
+                        Result(
+                            assignment_id=a.id, labeller_id="0xbbb", completion_id=c, value=9 - 2 * k, submitted_at=T0
+                        )
+                    )
     db.dispose()
     return ids
 

@@ -42,8 +42,13 @@ def hotkey(uri: str) -> Any:
 
 def metagraph_of(*hotkeys: str) -> Metagraph:
     """A fixed metagraph registering ``hotkeys`` as uids 0..n-1 (the miner-login registration check)."""
-    return Metagraph(netuid=1, block=1, neurons=tuple(
-        Neuron(uid=i, hotkey=h, coldkey=h, stake=0.0, validator_permit=False) for i, h in enumerate(hotkeys)))
+    return Metagraph(
+        netuid=1,
+        block=1,
+        neurons=tuple(
+            Neuron(uid=i, hotkey=h, coldkey=h, stake=0.0, validator_permit=False) for i, h in enumerate(hotkeys)
+        ),
+    )
 
 
 class WorkerApi:
@@ -53,14 +58,23 @@ class WorkerApi:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         over: dict[str, Any] = dict(
-            home=home, profile="fast", worker__jwt_secret=JWT_SECRET, worker__siwe_domain=f"127.0.0.1:{self.port}",
-            worker__siwe_chain_id=1, worker__db_url=f"sqlite+aiosqlite:///{home / 'worker.db'}",
-            worker__rate_limit_ip="100000/minute", worker__rate_limit_labeller="100000/minute")
+            home=home,
+            profile="fast",
+            worker__jwt_secret=JWT_SECRET,
+            worker__siwe_domain=f"127.0.0.1:{self.port}",
+            worker__siwe_chain_id=1,
+            worker__db_url=f"sqlite+aiosqlite:///{home / 'worker.db'}",
+            worker__rate_limit_ip="100000/minute",
+            worker__rate_limit_labeller="100000/minute",
+        )
         over.update(settings)
         graph = metagraph_of(*registered)
         self.app = create_app(load_settings(**over), metagraph=lambda: graph)
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    lifespan="on", access_log=False))
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", access_log=False
+            )
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> WorkerApi:
@@ -95,27 +109,41 @@ class Miner:
         kp = hotkey(self.uri)
         ch = body(web.get(f"{self.base}/api/v1/miner/challenge", params={"hotkey": kp.ss58_address}))
         sig = kp.sign(ch["message"].encode()).hex()
-        tok = body(web.post(f"{self.base}/api/v1/miner/session",
-                              json={"hotkey": kp.ss58_address, "message": ch["message"], "signature": sig}))
+        tok = body(
+            web.post(
+                f"{self.base}/api/v1/miner/session",
+                json={"hotkey": kp.ss58_address, "message": ch["message"], "signature": sig},
+            )
+        )
         self.session = {"Authorization": f"Bearer {tok['token']}"}
         self.api_key = self.new_key("api-keys")
         return self
 
     def new_key(self, kind: str) -> str:
         """A fresh ``api-keys`` / ``subscription-keys`` key."""
-        return str(body(web.post(f"{self.base}/api/v1/miner/{kind}", json={"name": "e2e"}, headers=self.session))["key"])
+        return str(
+            body(web.post(f"{self.base}/api/v1/miner/{kind}", json={"name": "e2e"}, headers=self.session))["key"]
+        )
 
     def revoke_subscription_key(self, key: str) -> None:
         keys = body(web.get(f"{self.base}/api/v1/miner/subscription-keys", headers=self.session))["keys"]
         prefix = next(k["prefix"] for k in keys if key.startswith(k["prefix"]) and k["deleted_at"] is None)
         body(web.delete(f"{self.base}/api/v1/miner/subscription-keys/{prefix}", headers=self.session))
 
-    def create_task(self, contents: list[str], *, prompt: str = "Build a bouncing ball", expire_in_s: float = 900,
-                    max_results: int | None = None, ranking: bool = False) -> tuple[str, list[str]]:
+    def create_task(
+        self,
+        contents: list[str],
+        *,
+        prompt: str = "Build a bouncing ball",
+        expire_in_s: float = 900,
+        max_results: int | None = None,
+        ranking: bool = False,
+    ) -> tuple[str, list[str]]:
         """Create a task; returns ``(worker_task_id, completion ids in order)``."""
         cids = [str(uuid.uuid4()) for _ in contents]
         task: dict[str, Any] = {
-            "task_id": str(uuid.uuid4()), "prompt": prompt,
+            "task_id": str(uuid.uuid4()),
+            "prompt": prompt,
             "responses": [{"completion_id": c, "content": html} for c, html in zip(cids, contents, strict=True)],
             "criteria": {"type": "ranking"} if ranking else {"type": "score", "min": 1, "max": 10},
             "expire_at": (datetime.now(timezone.utc) + timedelta(seconds=expire_in_s)).isoformat(),
@@ -126,8 +154,9 @@ class Miner:
         return str(got["worker_task_id"]), cids
 
     def results(self, task_id: str) -> list[dict[str, Any]]:
-        return list(body(web.get(f"{self.base}/api/v1/tasks/{task_id}/results",
-                                   headers={"X-API-KEY": self.api_key}))["results"])
+        return list(
+            body(web.get(f"{self.base}/api/v1/tasks/{task_id}/results", headers={"X-API-KEY": self.api_key}))["results"]
+        )
 
 
 def api_labeller(base: str, sub_key: str) -> tuple[Any, dict[str, str]]:
@@ -137,21 +166,41 @@ def api_labeller(base: str, sub_key: str) -> tuple[Any, dict[str, str]]:
         from siwe import SiweMessage
     acct = Account.create()
     n = body(web.get(f"{base}/api/v1/auth/nonce", params={"address": acct.address}))
-    msg = SiweMessage(domain=n["domain"], address=n["address"], uri=base, version="1", chain_id=n["chain_id"],
-                      nonce=n["nonce"], issued_at=datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
-                      ).prepare_message()
+    msg = SiweMessage(
+        domain=n["domain"],
+        address=n["address"],
+        uri=base,
+        version="1",
+        chain_id=n["chain_id"],
+        nonce=n["nonce"],
+        issued_at=datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+    ).prepare_message()
     sig = acct.sign_message(encode_defunct(text=msg)).signature.hex()
-    tok = body(web.post(f"{base}/api/v1/worker/login", json={"message": msg, "signature": "0x" + sig.removeprefix("0x")}))
+    tok = body(
+        web.post(f"{base}/api/v1/worker/login", json={"message": msg, "signature": "0x" + sig.removeprefix("0x")})
+    )
     headers = {"Authorization": f"Bearer {tok['token']}"}
-    body(web.post(f"{base}/api/v1/worker/partners", json={"name": "other", "subscription_key": sub_key}, headers=headers))
+    body(
+        web.post(f"{base}/api/v1/worker/partners", json={"name": "other", "subscription_key": sub_key}, headers=headers)
+    )
     return acct, headers
 
 
 def expired_token(address: str, labeller_id: int = 1) -> str:
     """A labeller JWT signed with the server's secret that expired a minute ago."""
     now = int(time.time())
-    return jwt.encode({"sub": address, "uid": labeller_id, "aud": "dojo-labeller", "jti": uuid.uuid4().hex,
-                       "iat": now - 3600, "exp": now - 60}, JWT_SECRET, algorithm="HS256")
+    return jwt.encode(
+        {
+            "sub": address,
+            "uid": labeller_id,
+            "aud": "dojo-labeller",
+            "jti": uuid.uuid4().hex,
+            "iat": now - 3600,
+            "exp": now - 60,
+        },
+        JWT_SECRET,
+        algorithm="HS256",
+    )
 
 
 # The page's wallet: EIP-1193 requests go to a Python binding that signs with eth-account. The init script
@@ -233,11 +282,13 @@ class CountingServer:
 
 def simple_response(label: str, colour: str) -> str:
     """A small interactive HTML answer: a button that counts clicks."""
-    return (f"<!doctype html><html><head><style>body{{font:16px sans-serif;background:{colour};margin:0;padding:1rem}}"
-            f"</style></head><body><h3>{label}</h3><button id=b>clicks: 0</button><canvas id=c width=200 height=80>"
-            "</canvas><script>let n=0;const b=document.getElementById('b');b.onclick=()=>{n++;b.textContent='clicks: '+n};"
-            "const x=document.getElementById('c').getContext('2d');x.fillStyle='#333';x.fillRect(10,10,60,60);"
-            "document.body.dataset.ready='1';</script></body></html>")
+    return (
+        f"<!doctype html><html><head><style>body{{font:16px sans-serif;background:{colour};margin:0;padding:1rem}}"
+        f"</style></head><body><h3>{label}</h3><button id=b>clicks: 0</button><canvas id=c width=200 height=80>"
+        "</canvas><script>let n=0;const b=document.getElementById('b');b.onclick=()=>{n++;b.textContent='clicks: '+n};"
+        "const x=document.getElementById('c').getContext('2d');x.fillStyle='#333';x.fillRect(10,10,60,60);"
+        "document.body.dataset.ready='1';</script></body></html>"
+    )
 
 
 def shot(page: Any, name: str, full_page: bool = True) -> Path:

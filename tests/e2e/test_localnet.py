@@ -25,8 +25,19 @@ def test_local_network_ranks_crews_and_survives_a_dead_miner(tmp_path: Path, mon
         [S.adversarial, S.adversarial, S.random],
         [S.careful, S.careful, S.careful],  # killed after round 1
     ]
-    cfg = LocalnetConfig(miners=4, crews=crews, rounds=3, tasks_per_round=3, seed=1, home=tmp_path / "net",
-                         external_tasks=1, deadline_s=8.0, kill_miner=3, timeout_s=240, export_format="hf")
+    cfg = LocalnetConfig(
+        miners=4,
+        crews=crews,
+        rounds=3,
+        tasks_per_round=3,
+        seed=1,
+        home=tmp_path / "net",
+        external_tasks=1,
+        deadline_s=8.0,
+        kill_miner=3,
+        timeout_s=240,
+        export_format="hf",
+    )
     out = io.StringIO()
     result = run_localnet(cfg, Console(file=out, width=160))
     text = out.getvalue()

@@ -31,7 +31,8 @@ def four() -> list[str]:
 def checked(page) -> list[str | None]:
     """The selected value of every score group, in order."""
     return page.eval_on_selector_all(
-        "[role=radiogroup]", "gs => gs.map(g => g.querySelector('[aria-checked=true]')?.textContent ?? null)")
+        "[role=radiogroup]", "gs => gs.map(g => g.querySelector('[aria-checked=true]')?.textContent ?? null)"
+    )
 
 
 def test_full_task_is_said_in_words_and_scores_are_kept(page, worker_api: WorkerApi, miner: Miner) -> None:
@@ -69,8 +70,11 @@ def test_expired_task_is_said_in_words_and_scores_are_kept(page, worker_api: Wor
     expect(page.locator("#task-state")).to_have_text("open")
     score_with_keyboard(page, [10, 1, 2, 3])
     # the miner's feedback arrives (the truth is out): the server closes the task while the page shows it open
-    r = web.post(f"{base}/api/v1/tasks/{task_id}/feedback", headers={"X-API-KEY": miner.api_key},
-                   json={"score": 0.5, "ground_truth": {c: i for i, c in enumerate(cids)}})
+    r = web.post(
+        f"{base}/api/v1/tasks/{task_id}/feedback",
+        headers={"X-API-KEY": miner.api_key},
+        json={"score": 0.5, "ground_truth": {c: i for i, c in enumerate(cids)}},
+    )
     assert r.status_code == 200
     page.keyboard.press("Enter")
     expect(page.locator("#task-error")).to_contain_text("This task has expired")
@@ -121,8 +125,9 @@ def test_revoked_key_is_shown_and_its_tasks_are_gone(page, worker_api: WorkerApi
     expect(page.locator("#keys-empty")).to_be_visible()
 
 
-def test_expired_session_signs_in_again_and_keeps_the_scores(page, wallet: PageWallet, worker_api: WorkerApi,
-                                                             miner: Miner) -> None:
+def test_expired_session_signs_in_again_and_keeps_the_scores(
+    page, wallet: PageWallet, worker_api: WorkerApi, miner: Miner
+) -> None:
     base = worker_api.url
     key = miner.new_key("subscription-keys")
     task_id, cids = miner.create_task(four(), prompt="A long think")
@@ -131,8 +136,11 @@ def test_expired_session_signs_in_again_and_keeps_the_scores(page, wallet: PageW
     page.goto(f"{base}/#/task/{task_id}")
     score_with_keyboard(page, [3, 8, 6, 2])
     # the session runs out while the person is thinking (the token is expired; the page does not know yet)
-    page.evaluate("tok => { const s = JSON.parse(localStorage.getItem('dojo.session')); s.token = tok;"
-                  " localStorage.setItem('dojo.session', JSON.stringify(s)); }", expired_token(wallet.account.address))
+    page.evaluate(
+        "tok => { const s = JSON.parse(localStorage.getItem('dojo.session')); s.token = tok;"
+        " localStorage.setItem('dojo.session', JSON.stringify(s)); }",
+        expired_token(wallet.account.address),
+    )
     page.keyboard.press("Enter")
     expect(page.locator("#banner")).to_contain_text("session has expired")
     expect(page.locator("#connect")).to_be_focused()
@@ -156,9 +164,15 @@ def test_rate_limited_submit_says_when_to_retry_and_retry_works(page, worker_api
     add_key(page, "Alice", key)
     page.goto(f"{base}/#/task/{task_id}")
     score_with_keyboard(page, [1, 2, 3, 4])
-    limited = '{"success": false, "body": null, "error": "too many requests (120 per 1 minute per labeller): retry in 7 s"}'
-    page.route("**/api/v1/tasks/*/result", lambda route: route.fulfill(
-        status=429, headers={"Retry-After": "7", "Content-Type": "application/json"}, body=limited))
+    limited = (
+        '{"success": false, "body": null, "error": "too many requests (120 per 1 minute per labeller): retry in 7 s"}'
+    )
+    page.route(
+        "**/api/v1/tasks/*/result",
+        lambda route: route.fulfill(
+            status=429, headers={"Retry-After": "7", "Content-Type": "application/json"}, body=limited
+        ),
+    )
     page.keyboard.press("Enter")
     expect(page.locator("#task-error")).to_contain_text("Too many requests")
     expect(page.locator("#task-error")).to_contain_text("Try again in 7 s")

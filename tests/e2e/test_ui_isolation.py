@@ -15,7 +15,8 @@ pytestmark = pytest.mark.browser
 
 def hostile(api: str, other: str) -> str:
     """A response that tries everything it should not be able to do, and writes what it got into its own page."""
-    script = """
+    script = (
+        """
 const out = {};
 const tryIt = async (name, fn) => { try { out[name] = 'GOT ' + String(await fn()).slice(0, 80); }
                                     catch (e) { out[name] = 'blocked: ' + (e && e.name); } };
@@ -40,14 +41,20 @@ const tryIt = async (name, fn) => { try { out[name] = 'GOT ' + String(await fn()
   document.getElementById('out').textContent = JSON.stringify(out);
   document.body.dataset.done = '1';
 })();
-""".replace("OTHER", other).replace("API", api).replace("WS", other.replace("http", "ws"))
-    return (f"<!doctype html><html><head><link rel=stylesheet href='{other}/steal?via=css'></head><body>"
-            f"<h3>Totally normal answer</h3><img src='{other}/steal?via=tag'><pre id=out>running</pre>"
-            f"<script>{script}</script></body></html>")
+""".replace("OTHER", other)
+        .replace("API", api)
+        .replace("WS", other.replace("http", "ws"))
+    )
+    return (
+        f"<!doctype html><html><head><link rel=stylesheet href='{other}/steal?via=css'></head><body>"
+        f"<h3>Totally normal answer</h3><img src='{other}/steal?via=tag'><pre id=out>running</pre>"
+        f"<script>{script}</script></body></html>"
+    )
 
 
-def test_hostile_response_gets_nothing_and_page_stays_usable(page, wallet: PageWallet, worker_api: WorkerApi,
-                                                            miner: Miner, counter: CountingServer) -> None:
+def test_hostile_response_gets_nothing_and_page_stays_usable(
+    page, wallet: PageWallet, worker_api: WorkerApi, miner: Miner, counter: CountingServer
+) -> None:
     base = worker_api.url
     sub_key = miner.new_key("subscription-keys")
     contents = [hostile(base, counter.url)] + [simple_response(f"Fine {i}", "#eef") for i in range(3)]
@@ -92,8 +99,9 @@ def test_endless_loop_in_a_response_does_not_freeze_the_page(page, worker_api: W
     base = worker_api.url
     sub_key = miner.new_key("subscription-keys")
     spinner = "<!doctype html><html><body><p>thinking forever</p><script>for (;;) {}</script></body></html>"
-    task_id, cids = miner.create_task([spinner] + [simple_response(f"Fine {i}", "#eef") for i in range(3)],
-                                      prompt="One answer never yields")
+    task_id, cids = miner.create_task(
+        [spinner] + [simple_response(f"Fine {i}", "#eef") for i in range(3)], prompt="One answer never yields"
+    )
     sign_in(page, base)
     add_key(page, "Alice", sub_key)
     page.goto(f"{base}/#/task/{task_id}")

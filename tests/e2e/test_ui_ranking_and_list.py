@@ -18,8 +18,9 @@ def order_in_page(page) -> list[str]:
 def test_ranking_with_keyboard_and_drag(page, worker_api: WorkerApi, miner: Miner) -> None:
     base = worker_api.url
     key = miner.new_key("subscription-keys")
-    task_id, cids = miner.create_task([simple_response(f"Answer {c}", "#fafafa") for c in "ABCD"],
-                                      prompt="Rank these", ranking=True)
+    task_id, cids = miner.create_task(
+        [simple_response(f"Answer {c}", "#fafafa") for c in "ABCD"], prompt="Rank these", ranking=True
+    )
     sign_in(page, base)
     add_key(page, "Alice", key)
     page.goto(f"{base}/#/task/{task_id}")
@@ -54,10 +55,15 @@ def test_list_filters_pages_and_refresh_keep_the_place(page, worker_api: WorkerA
     base = worker_api.url
     bob = Miner(base, "//Bob").login()  # its own miner: this test counts tasks
     key = bob.new_key("subscription-keys")
-    made = [bob.create_task([simple_response(str(i), "#fff")] * 2, prompt=f"Score task {i:02d}",
-                            expire_in_s=3000 - i * 10)[0] for i in range(24)]
-    ranked, _ = bob.create_task([simple_response("r", "#fff")] * 3, prompt="The ranking task", ranking=True,
-                               expire_in_s=3500)
+    made = [
+        bob.create_task([simple_response(str(i), "#fff")] * 2, prompt=f"Score task {i:02d}", expire_in_s=3000 - i * 10)[
+            0
+        ]
+        for i in range(24)
+    ]
+    ranked, _ = bob.create_task(
+        [simple_response("r", "#fff")] * 3, prompt="The ranking task", ranking=True, expire_in_s=3500
+    )
     page.clock.install()
     sign_in(page, base)
     add_key(page, "Bob", key)

@@ -13,14 +13,21 @@ pytestmark = pytest.mark.browser
 COLOURS = ["#fde68a", "#bfdbfe", "#bbf7d0", "#fecaca"]
 
 
-def test_whole_session_sign_in_key_score_submit_next(page, wallet: PageWallet, worker_api: WorkerApi,
-                                                     miner: Miner) -> None:
+def test_whole_session_sign_in_key_score_submit_next(
+    page, wallet: PageWallet, worker_api: WorkerApi, miner: Miner
+) -> None:
     base = worker_api.url
     sub_key = miner.new_key("subscription-keys")
-    first, cids = miner.create_task([simple_response(f"Answer {c}", COLOURS[i]) for i, c in enumerate("ABCD")],
-                                    prompt="Build a bouncing ball with a counter", expire_in_s=1200)
-    second, _ = miner.create_task([simple_response("Second", "#eee")] * 1 + [simple_response("Other", "#ddd")],
-                                  prompt="Draw a spinning square", expire_in_s=1800)
+    first, cids = miner.create_task(
+        [simple_response(f"Answer {c}", COLOURS[i]) for i, c in enumerate("ABCD")],
+        prompt="Build a bouncing ball with a counter",
+        expire_in_s=1200,
+    )
+    second, _ = miner.create_task(
+        [simple_response("Second", "#eee")] * 1 + [simple_response("Other", "#ddd")],
+        prompt="Draw a spinning square",
+        expire_in_s=1800,
+    )
 
     page.goto(base + "/")
     expect(page).to_have_url(f"{base}/#/signin?next=%23%2Ftasks")
@@ -62,8 +69,10 @@ def test_whole_session_sign_in_key_score_submit_next(page, wallet: PageWallet, w
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Use Response B with the keyboard")).to_be_focused()
     page.keyboard.press("Tab")
-    assert page.evaluate("() => document.activeElement.closest('[role=radiogroup]')?.getAttribute('aria-label')") \
+    assert (
+        page.evaluate("() => document.activeElement.closest('[role=radiogroup]')?.getAttribute('aria-label')")
         == "Score for Response B"
+    )
     page.locator(".score-btn").first.focus()
     score_with_keyboard(page, values[:3])
     expect(submit).to_be_disabled()  # one response still unscored
@@ -75,7 +84,9 @@ def test_whole_session_sign_in_key_score_submit_next(page, wallet: PageWallet, w
         page.keyboard.press("ArrowDown")  # down to the minimum, and no lower
     expect(page.get_by_role("radiogroup", name="Score for Response D").locator("[aria-checked=true]")).to_have_text("1")
     expect(submit).to_be_enabled()
-    ring = page.evaluate("() => { const s = getComputedStyle(document.activeElement); return [s.outlineStyle, s.outlineWidth]; }")
+    ring = page.evaluate(
+        "() => { const s = getComputedStyle(document.activeElement); return [s.outlineStyle, s.outlineWidth]; }"
+    )
     assert ring[0] != "none" and ring[1] != "0px", f"keyboard focus is not visible: {ring}"
     shot(page, "task-desktop")
     page.set_viewport_size(PHONE)
@@ -99,8 +110,13 @@ def test_whole_session_sign_in_key_score_submit_next(page, wallet: PageWallet, w
 
     # my work shows the answer; the miner's feedback then turns into a grade
     truth = {cid: r for r, cid in enumerate(sorted(cids, key=lambda c: -values[cids.index(c)]))}
-    body(web.post(f"{base}/api/v1/tasks/{first}/feedback", json={"score": 1.0, "ground_truth": truth},
-                                  headers={"X-API-KEY": miner.api_key}))
+    body(
+        web.post(
+            f"{base}/api/v1/tasks/{first}/feedback",
+            json={"score": 1.0, "ground_truth": truth},
+            headers={"X-API-KEY": miner.api_key},
+        )
+    )
     page.goto(base + "/#/work")
     expect(page.locator("#stat-done strong")).to_have_text("1")
     expect(page.locator("#stat-accuracy strong")).to_have_text("100%")

@@ -30,14 +30,19 @@ class Keys:
 @pytest.fixture
 def keys() -> Keys:
     tag = uuid.uuid4().hex[:8]
-    return Keys(*(Keypair.create_from_uri(f"//{name}-{tag}")
-                  for name in ("miner", "validator", "validator2", "outsider", "stranger")))
+    return Keys(
+        *(
+            Keypair.create_from_uri(f"//{name}-{tag}")
+            for name in ("miner", "validator", "validator2", "outsider", "stranger")
+        )
+    )
 
 
 @pytest.fixture
 def settings(tmp_home: Path) -> Settings:
-    return load_settings(profile="fast", chain__network="local", miner__worker_api_attempts=3,
-                         miner__worker_api_timeout_s=2.0)
+    return load_settings(
+        profile="fast", chain__network="local", miner__worker_api_attempts=3, miner__worker_api_timeout_s=2.0
+    )
 
 
 @pytest.fixture
@@ -80,8 +85,9 @@ def start_miner(settings: Settings, chain: LocalChain, keys: Keys) -> Iterator[C
     started: list[ServerThread] = []
 
     def start(worker_url: str, *, backoff_s: float = 0.05) -> MinerHandle:
-        client = WorkerApiClient(worker_url, API_KEY, timeout=2.0, attempts=settings.miner.worker_api_attempts,
-                                 backoff_s=backoff_s)
+        client = WorkerApiClient(
+            worker_url, API_KEY, timeout=2.0, attempts=settings.miner.worker_api_attempts, backoff_s=backoff_s
+        )
         app = create_app(settings, wallet_of(keys.miner), chain, client)
         server = ServerThread(app).start()
         started.append(server)
@@ -96,5 +102,3 @@ def start_miner(settings: Settings, chain: LocalChain, keys: Keys) -> Iterator[C
 @pytest.fixture
 def miner(start_miner: Callable[..., MinerHandle], worker_api: ServerThread) -> MinerHandle:
     return start_miner(worker_api.url)
-
-

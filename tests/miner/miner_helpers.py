@@ -26,8 +26,7 @@ class ServerThread:
     def __init__(self, app: Any, port: int | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on",
-                                access_log=False)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on", access_log=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -52,14 +51,22 @@ def make_task(n: int = 4, expire_in_s: float = 60.0) -> Task:
     return Task(
         task_id=uuid.uuid4(),
         prompt="Draw a bouncing ball",
-        responses=[Response(completion_id=uuid.uuid4(), content=f"<html><body>answer {i}</body></html>")
-                   for i in range(n)],
+        responses=[
+            Response(completion_id=uuid.uuid4(), content=f"<html><body>answer {i}</body></html>") for i in range(n)
+        ],
         expire_at=datetime.now(timezone.utc) + timedelta(seconds=expire_in_s),
     )
 
 
-def raw_post(url: str, path: str, body: bytes | dict[str, Any], *, signer: Keypair | None = None,
-             receiver: str | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+def raw_post(
+    url: str,
+    path: str,
+    body: bytes | dict[str, Any],
+    *,
+    signer: Keypair | None = None,
+    receiver: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
     """A POST signed by ``signer`` (or unsigned when None), built by hand to control every byte."""
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     hdrs = {"content-type": "application/json", **(headers or {})}

@@ -48,8 +48,11 @@ async def test_results_round_trip_and_feedback_forwarded(miner, keys, worker_sta
         empty = await client.post(miner.url, miner.hotkey, f"/v1/tasks/{task.task_id}/results", {}, ResultsReply)
         assert empty.results == []
         given = [
-            LabellerResult(labeller_id=f"0x{i:040x}", scores={c: float(v) for c, v in zip(ids, (9, 5, 1), strict=True)},
-                           submitted_at=datetime.now(timezone.utc))
+            LabellerResult(
+                labeller_id=f"0x{i:040x}",
+                scores={c: float(v) for c, v in zip(ids, (9, 5, 1), strict=True)},
+                submitted_at=datetime.now(timezone.utc),
+            )
             for i in range(2)
         ]
         for r in given:
@@ -57,8 +60,11 @@ async def test_results_round_trip_and_feedback_forwarded(miner, keys, worker_sta
         got = await client.post(miner.url, miner.hotkey, f"/v1/tasks/{task.task_id}/results", {}, ResultsReply)
         assert got.results == given
 
-        fb = Feedback(score=0.75, ground_truth={c: i for i, c in enumerate(ids)},
-                      per_labeller={given[0].labeller_id: 1.0, given[1].labeller_id: 0.25})
+        fb = Feedback(
+            score=0.75,
+            ground_truth={c: i for i, c in enumerate(ids)},
+            per_labeller={given[0].labeller_id: 1.0, given[1].labeller_id: 0.25},
+        )
         assert await client.post(miner.url, miner.hotkey, f"/v1/tasks/{task.task_id}/feedback", fb, Empty) == Empty()
     assert worker_state.feedback[accepted.worker_task_id] == [fb.model_dump(mode="json")]
 
@@ -120,8 +126,13 @@ async def test_bad_input_is_a_clear_4xx(miner, keys, worker_state):
 
     task = make_task()
     raw_post(miner.url, "/v1/tasks", task.model_dump_json().encode(), signer=v, receiver=miner.hotkey)
-    r = raw_post(miner.url, f"/v1/tasks/{task.task_id}/feedback", {"score": 7, "ground_truth": {}}, signer=v,
-                 receiver=miner.hotkey)
+    r = raw_post(
+        miner.url,
+        f"/v1/tasks/{task.task_id}/feedback",
+        {"score": 7, "ground_truth": {}},
+        signer=v,
+        receiver=miner.hotkey,
+    )
     assert r.status_code == 422 and "score" in r.json()["detail"]
     assert len(worker_state.tasks) == 1  # only the valid task reached the worker API
 
@@ -176,8 +187,11 @@ async def test_restart_keeps_the_task_mapping(start_miner, worker_api, keys, wor
 
     second = start_miner(worker_api.url)
     assert second.url != first.url
-    result = LabellerResult(labeller_id="0xabc", scores={r.completion_id: 5.0 for r in task.responses},
-                            submitted_at=datetime.now(timezone.utc))
+    result = LabellerResult(
+        labeller_id="0xabc",
+        scores={r.completion_id: 5.0 for r in task.responses},
+        submitted_at=datetime.now(timezone.utc),
+    )
     worker_state.add_result(accepted.worker_task_id, result)
     async with SignedClient(keys.validator, timeout=10) as client:
         got = await client.post(second.url, second.hotkey, f"/v1/tasks/{task.task_id}/results", {}, ResultsReply)

@@ -45,8 +45,15 @@ def setup(tmp_home: Path):
         "DOJO_MINER_API_KEY": API_KEY,
         "DOJO_MINER_WORKER_API_URL": worker.url,
     }
-    yield {"chain": chain, "env": env, "port": port, "miner_wallet": miner_wallet, "validator": validator,
-           "state": state, "tmp": tmp_home}
+    yield {
+        "chain": chain,
+        "env": env,
+        "port": port,
+        "miner_wallet": miner_wallet,
+        "validator": validator,
+        "state": state,
+        "tmp": tmp_home,
+    }
     worker.stop()
     chain.close()
 
@@ -57,8 +64,11 @@ async def test_miner_publishes_serves_and_stops_cleanly_on_sigterm(setup):
     log_path = setup["tmp"] / "miner.log"
     proc = start_dojo(["miner"], env, log_path)
     try:
-        neuron = wait_until(lambda: (n := chain.metagraph().by_hotkey(hotkey)) and n.port == port and n,
-                            timeout=30, what="address on the chain")
+        neuron = wait_until(
+            lambda: (n := chain.metagraph().by_hotkey(hotkey)) and n.port == port and n,
+            timeout=30,
+            what="address on the chain",
+        )
         assert (neuron.ip, neuron.port) == ("127.0.0.1", port)
         # Published only once listening: the address answers at once.
         async with httpx.AsyncClient(timeout=5) as plain:

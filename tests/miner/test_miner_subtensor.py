@@ -47,9 +47,15 @@ async def test_miner_publishes_through_serve_axon_and_admits_only_validators(tmp
     fake.register(NETUID, validator.ss58_address, validator.ss58_address, stake_tao=5000.0, permit=True)
     fake.register(NETUID, outsider.ss58_address, outsider.ss58_address, stake_tao=3.0)
     port = free_port()
-    settings = load_settings(profile="fast", chain__network="ws://127.0.0.1:9944", chain__netuid=NETUID,
-                             miner__port=port, miner__api_key=API_KEY, miner__worker_api_url=worker_api.url,
-                             transport__metagraph_cache_s=0.5)
+    settings = load_settings(
+        profile="fast",
+        chain__network="ws://127.0.0.1:9944",
+        chain__netuid=NETUID,
+        miner__port=port,
+        miner__api_key=API_KEY,
+        miner__worker_api_url=worker_api.url,
+        transport__metagraph_cache_s=0.5,
+    )
     chain = open_chain(settings, substrate=fake)
     assert isinstance(chain, SubtensorChain)
 
@@ -59,7 +65,8 @@ async def test_miner_publishes_through_serve_axon_and_admits_only_validators(tmp
         try:
             neuron = await eventually(
                 lambda: (n := chain.metagraph().by_uid(miner_uid)) is not None and n.port == port and n,
-                what="the miner's axon on the fake chain")
+                what="the miner's axon on the fake chain",
+            )
             assert neuron.address == f"http://127.0.0.1:{port}"
             async with SignedClient(validator, timeout=10) as v:
                 hb = await v.post(neuron.address, hotkey, "/v1/heartbeat", {}, HeartbeatReply)
@@ -89,8 +96,14 @@ async def test_unregistered_hotkey_is_refused_at_start(tmp_home: Path, worker_ap
     wallet = create_wallet("miner", "default", tmp_home / "wallets")
     fake = FakeSubstrate()
     fake.subnet(NETUID)
-    settings = load_settings(profile="fast", chain__network="ws://127.0.0.1:9944", chain__netuid=NETUID,
-                             miner__port=free_port(), miner__api_key=API_KEY, miner__worker_api_url=worker_api.url)
+    settings = load_settings(
+        profile="fast",
+        chain__network="ws://127.0.0.1:9944",
+        chain__netuid=NETUID,
+        miner__port=free_port(),
+        miner__api_key=API_KEY,
+        miner__worker_api_url=worker_api.url,
+    )
     from dojo.chain import NotRegistered
 
     with pytest.raises(NotRegistered, match=f"not registered on subnet {NETUID}"):

@@ -19,8 +19,9 @@ from dojo.worker_api.app import create_app as create_worker_api
 
 async def test_full_round_through_the_real_worker_api(tmp_home: Path, keys, chain, settings):
     worker_settings = load_settings(profile="fast", worker__jwt_secret="s" * 40)
-    worker = ServerThread(create_worker_api(worker_settings,
-                                            metagraph=lambda: metagraph_of(keys.miner.ss58_address))).start()
+    worker = ServerThread(
+        create_worker_api(worker_settings, metagraph=lambda: metagraph_of(keys.miner.ss58_address))
+    ).start()
     try:
         async with httpx.AsyncClient(base_url=worker.url, timeout=10) as w:
             operator = await miner_login(w, keys.miner)
@@ -29,19 +30,24 @@ async def test_full_round_through_the_real_worker_api(tmp_home: Path, keys, chai
             account, labeller = await labeller_login(w)
             await link(w, labeller, sub_key)
 
-            miner = ServerThread(create_app(settings, wallet_of(keys.miner), chain,
-                                            WorkerApiClient(worker.url, api_key, backoff_s=0.05))).start()
+            miner = ServerThread(
+                create_app(settings, wallet_of(keys.miner), chain, WorkerApiClient(worker.url, api_key, backoff_s=0.05))
+            ).start()
             try:
                 task = make_task(4)
                 ids = [r.completion_id for r in task.responses]
                 async with SignedClient(keys.validator, timeout=10) as v:
                     accepted = await v.post(miner.url, keys.miner.ss58_address, "/v1/tasks", task, TaskAccepted)
                     scores = {str(c): float(10 - 2 * i) for i, c in enumerate(ids)}
-                    body(await w.put(f"/api/v1/tasks/{accepted.worker_task_id}/result", json={"scores": scores},
-                                     headers=labeller))
+                    body(
+                        await w.put(
+                            f"/api/v1/tasks/{accepted.worker_task_id}/result", json={"scores": scores}, headers=labeller
+                        )
+                    )
 
-                    got = await v.post(miner.url, keys.miner.ss58_address, f"/v1/tasks/{task.task_id}/results",
-                                       {}, ResultsReply)
+                    got = await v.post(
+                        miner.url, keys.miner.ss58_address, f"/v1/tasks/{task.task_id}/results", {}, ResultsReply
+                    )
                     assert len(got.results) == 1
                     assert got.results[0].labeller_id.lower() == account.address.lower()
                     assert {str(k): s for k, s in got.results[0].scores.items()} == scores
@@ -53,5 +59,7 @@ async def test_full_round_through_the_real_worker_api(tmp_home: Path, keys, chai
     finally:
         worker.stop()
     with sqlite3.connect(tmp_home / ".dojo" / "worker.db") as db:
-        grades = db.execute("SELECT grade FROM labeller_grades WHERE task_id = ?", (accepted.worker_task_id,)).fetchall()
+        grades = db.execute(
+            "SELECT grade FROM labeller_grades WHERE task_id = ?", (accepted.worker_task_id,)
+        ).fetchall()
     assert grades == [(1.0,)]  # the labeller's order matched the ground truth exactly

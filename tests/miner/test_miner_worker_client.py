@@ -42,7 +42,9 @@ def env(body: object, status: int = 200) -> httpx.Response:
 
 async def test_retries_connection_errors_and_5xx_then_succeeds():
     transport, seen = scripted(
-        httpx.ConnectError("refused"), httpx.Response(502, text="bad gateway"), httpx.ReadTimeout("slow"),
+        httpx.ConnectError("refused"),
+        httpx.Response(502, text="bad gateway"),
+        httpx.ReadTimeout("slow"),
         env({"worker_task_id": "w-1"}, 201),
     )
     async with WorkerApiClient("http://w", "k", attempts=4, backoff_s=0.01, transport=transport) as client:

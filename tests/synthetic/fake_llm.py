@@ -17,20 +17,28 @@ from support import free_port, wait_until
 SPEC = {
     "title": "Bouncing squares",
     "summary": "A canvas where coloured squares bounce around.",
-    "features": [{"key": "gravity", "text": "Squares fall under gravity."},
-                 {"key": "trails", "text": "Squares leave trails."},
-                 {"key": "counter", "text": "A readout shows the number of squares."}],
-    "user_actions": [{"key": "pause", "text": "A Pause button (#dojo-pause) freezes the motion."},
-                     {"key": "add", "text": "An Add button (#dojo-add) adds a square."},
-                     {"key": "reset", "text": "Pressing R resets the scene."}],
-    "extras": [{"key": "rainbow", "text": "Squares cycle through rainbow colours."},
-               {"key": "sound", "text": "A click sound plays on each bounce."}],
+    "features": [
+        {"key": "gravity", "text": "Squares fall under gravity."},
+        {"key": "trails", "text": "Squares leave trails."},
+        {"key": "counter", "text": "A readout shows the number of squares."},
+    ],
+    "user_actions": [
+        {"key": "pause", "text": "A Pause button (#dojo-pause) freezes the motion."},
+        {"key": "add", "text": "An Add button (#dojo-add) adds a square."},
+        {"key": "reset", "text": "Pressing R resets the scene."},
+    ],
+    "extras": [
+        {"key": "rainbow", "text": "Squares cycle through rainbow colours."},
+        {"key": "sound", "text": "A click sound plays on each bounce."},
+    ],
 }
 
 
 def page(marker: str, script: str = "let n = 0; window.__dojoState = () => ({ n: n });") -> str:
-    return (f"<!DOCTYPE html><html><head><title>{marker}</title></head><body><p>{marker}</p>"
-            f"<button id='dojo-pause'>Pause</button><script>{script}</script></body></html>")
+    return (
+        f"<!DOCTYPE html><html><head><title>{marker}</title></head><body><p>{marker}</p>"
+        f"<button id='dojo-pause'>Pause</button><script>{script}</script></body></html>"
+    )
 
 
 BROKEN_JS = page("broken", "let x = ;")
@@ -54,11 +62,18 @@ class FakeLLM:
         return JSONResponse({"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
 
     def _reply(self, content: str) -> JSONResponse:
-        return JSONResponse({
-            "id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": "fake-model",
-            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
-            "usage": {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500},
-        })
+        return JSONResponse(
+            {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "created": 0,
+                "model": "fake-model",
+                "choices": [
+                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
+                ],
+                "usage": {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500},
+            }
+        )
 
     async def _chat(self, request: Request) -> JSONResponse:
         body = await request.json()
@@ -67,7 +82,9 @@ class FakeLLM:
         self.calls.append({"phase": phase, "body": body})
         behaviour = self.script.popleft() if self.script else "ok"
         if behaviour.isdigit():
-            return JSONResponse({"error": {"message": f"scripted {behaviour}", "type": "fake"}}, status_code=int(behaviour))
+            return JSONResponse(
+                {"error": {"message": f"scripted {behaviour}", "type": "fake"}}, status_code=int(behaviour)
+            )
         if behaviour == "timeout":
             await asyncio.sleep(3)
         if behaviour == "malformed":
@@ -96,8 +113,9 @@ class FakeServer:
         self.fake = FakeLLM()
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self.server = uvicorn.Server(uvicorn.Config(self.fake.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    lifespan="off"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(self.fake.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> FakeServer:

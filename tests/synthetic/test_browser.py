@@ -35,8 +35,10 @@ class Tab:
         self.errors: list[str] = []
         page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
         page.on("console", lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None)
-        page.on("request", lambda r: self.errors.append(f"request: {r.url}")
-                if not r.url.startswith(("data:", "about:")) else None)
+        page.on(
+            "request",
+            lambda r: self.errors.append(f"request: {r.url}") if not r.url.startswith(("data:", "about:")) else None,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +58,12 @@ def perform(page: Any, action: Action) -> bool:
     if action.kind == "click":
         page.click(action.selector)
     elif action.kind == "fill":
-        page.eval_on_selector(action.selector, """(el, v) => { el.value = v;
+        page.eval_on_selector(
+            action.selector,
+            """(el, v) => { el.value = v;
             el.dispatchEvent(new Event('input', {bubbles: true})); el.dispatchEvent(new Event('change', {bubbles: true})); }""",
-                              action.value)
+            action.value,
+        )
     elif action.kind == "press":
         page.keyboard.press(action.value or "")
     elif action.kind == "click-at":
@@ -98,8 +103,9 @@ IN_PAGE = """async (actions) => {
 }"""
 
 
-def run(tab: Tab, html: str, actions: list[Action], real_input: bool = False
-        ) -> tuple[list[str], dict[str, Any], dict[str, Any]]:
+def run(
+    tab: Tab, html: str, actions: list[Action], real_input: bool = False
+) -> tuple[list[str], dict[str, Any], dict[str, Any]]:
     """Load ``html`` in a fresh document, do the actions, let a frame run; (errors, state before, state after).
 
     ``real_input`` drives the actions with Playwright's trusted input, one round trip each; otherwise
@@ -117,7 +123,9 @@ def run(tab: Tab, html: str, actions: list[Action], real_input: bool = False
         after = page.evaluate("window.__dojoState()")
         page.evaluate("new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
     else:
-        before, after = page.evaluate(IN_PAGE, [{"selector": a.selector, "kind": a.kind, "value": a.value} for a in todo])
+        before, after = page.evaluate(
+            IN_PAGE, [{"selector": a.selector, "kind": a.kind, "value": a.value} for a in todo]
+        )
     return list(tab.errors), before, after
 
 
@@ -146,7 +154,9 @@ def test_state_is_reproducible_across_loads_and_drivers(browser: Tab) -> None:
 
 
 def test_the_harness_sees_errors_and_network_requests(browser: Tab) -> None:
-    bad = ("<!DOCTYPE html><html><body><img src='http://127.0.0.1:9/x.png'><script>"
-           "window.__dojoState = () => ({}); null.boom;</script></body></html>")
+    bad = (
+        "<!DOCTYPE html><html><body><img src='http://127.0.0.1:9/x.png'><script>"
+        "window.__dojoState = () => ({}); null.boom;</script></body></html>"
+    )
     errors, _, _ = run(browser, bad, [])
     assert any("pageerror" in e for e in errors) and any("request: http://127.0.0.1:9/x.png" in e for e in errors)

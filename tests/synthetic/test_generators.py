@@ -14,7 +14,9 @@ from synthetic.fake_llm import FakeServer
 
 
 def _warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.levelno >= logging.WARNING and r.getMessage() == "synthetic.generator_fallback"]
+    return [
+        r for r in caplog.records if r.levelno >= logging.WARNING and r.getMessage() == "synthetic.generator_fallback"
+    ]
 
 
 def test_procedural_and_auto_without_key_stay_quiet(caplog: pytest.LogCaptureFixture) -> None:
@@ -51,8 +53,9 @@ def test_llm_with_refused_key_warns_and_falls_back(caplog: pytest.LogCaptureFixt
 
 
 def test_llm_with_live_endpoint_is_used_and_failures_fall_back_per_task(fake_llm: FakeServer) -> None:
-    s = SyntheticSettings(generator="llm", llm_api_key="k", llm_base_url=fake_llm.base_url, llm_backoff_s=0.01,
-                          llm_max_attempts=2, seed=5)
+    s = SyntheticSettings(
+        generator="llm", llm_api_key="k", llm_base_url=fake_llm.base_url, llm_backoff_s=0.01, llm_max_attempts=2, seed=5
+    )
     gen = make_generator(s)
     assert isinstance(gen, FallbackGenerator) and gen.name == "llm"
     assert gen.generate().metadata["generator"] == "llm"

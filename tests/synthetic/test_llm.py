@@ -13,9 +13,16 @@ from synthetic.fake_llm import FakeServer
 
 
 def _gen(server: FakeServer, **kw: object) -> LLMGenerator:
-    s = SyntheticSettings(llm_base_url=server.base_url, llm_api_key="test-key", llm_model="fake-model",
-                          llm_timeout_s=kw.pop("timeout", 5.0), llm_backoff_s=0.01, llm_max_attempts=kw.pop("attempts", 3),
-                          llm_input_usd_per_mtok=1.0, llm_output_usd_per_mtok=2.0)
+    s = SyntheticSettings(
+        llm_base_url=server.base_url,
+        llm_api_key="test-key",
+        llm_model="fake-model",
+        llm_timeout_s=kw.pop("timeout", 5.0),
+        llm_backoff_s=0.01,
+        llm_max_attempts=kw.pop("attempts", 3),
+        llm_input_usd_per_mtok=1.0,
+        llm_output_usd_per_mtok=2.0,
+    )
     return LLMGenerator(s, rng=random.Random(1))
 
 

@@ -136,14 +136,16 @@ def test_every_feature_flag_changes_the_document() -> None:
             for f in feats:
                 assert family.render(params, Build(present=keys - {f.key})) != full, f"{name}: removing {f.key}"
                 if f.is_action:
-                    assert family.render(params, Build(present=keys, broken=frozenset({f.key}))) != full, \
+                    assert family.render(params, Build(present=keys, broken=frozenset({f.key}))) != full, (
                         f"{name}: breaking {f.key}"
+                    )
                 for req in f.requires:
                     assert req in keys, f"{name}: {f.key} requires unknown {req}"
             for extra in family.extras(params):
                 assert extra.key not in keys
-                assert family.render(params, Build(present=keys, extras=frozenset({extra.key}))) != full, \
+                assert family.render(params, Build(present=keys, extras=frozenset({extra.key}))) != full, (
                     f"{name}: adding {extra.key}"
+                )
 
 
 def test_requested_features_bring_what_they_require() -> None:

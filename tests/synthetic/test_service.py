@@ -97,7 +97,7 @@ def test_generator_errors_never_lose_buffered_tasks_nor_kill_the_service(tmp_hom
         assert empty.status_code == 204 and empty.content == b""
         assert time.monotonic() - started < 1.0  # never waits for generation
         assert httpx.get(f"{url}/health").status_code == 200
-        assert 'dojo_synthetic_empty_pops_total 1.0' in httpx.get(f"{url}/metrics").text
+        assert "dojo_synthetic_empty_pops_total 1.0" in httpx.get(f"{url}/metrics").text
 
 
 @pytest.mark.redis
@@ -105,8 +105,13 @@ def test_redis_buffer_is_shared_and_outlives_the_service(tmp_home: Path, redis_p
     import redis
 
     key = redis_prefix + "tasks"
-    settings = load_settings(redis_url=REDIS_URL, synthetic__redis_key=key, synthetic__buffer_size=3,
-                             synthetic__generator="procedural", synthetic__seed=1)
+    settings = load_settings(
+        redis_url=REDIS_URL,
+        synthetic__redis_key=key,
+        synthetic__buffer_size=3,
+        synthetic__generator="procedural",
+        synthetic__seed=1,
+    )
     with serve(create_app(settings)) as url:
         wait_until(lambda: httpx.get(f"{url}/health").json()["buffered"] == 3, timeout=20, what="redis buffer full")
         assert httpx.get(f"{url}/health").json()["buffer"] == "redis"
@@ -123,13 +128,19 @@ def test_redis_buffer_is_shared_and_outlives_the_service(tmp_home: Path, redis_p
 def test_cli_serves_tasks_and_llm_without_key_falls_back_with_one_warning(tmp_home: Path, tmp_path: Path) -> None:
     port = free_port()
     log_path = tmp_path / "synthetic.log"
-    proc = start_dojo(["synthetic-api", "--port", str(port), "--generator", "llm", "--buffer-size", "2"],
-                      env={"DOJO_SYNTHETIC_LLM_API_KEY": ""}, log_path=log_path)
+    proc = start_dojo(
+        ["synthetic-api", "--port", str(port), "--generator", "llm", "--buffer-size", "2"],
+        env={"DOJO_SYNTHETIC_LLM_API_KEY": ""},
+        log_path=log_path,
+    )
     try:
         wait_http_ok(f"http://127.0.0.1:{port}/health", timeout=30)
         assert httpx.get(f"http://127.0.0.1:{port}/health").json()["generator"] == "procedural"
-        reply = wait_until(lambda: (r := httpx.get(f"http://127.0.0.1:{port}/api/v1/tasks/next")).status_code == 200 and r,
-                           timeout=20, what="a task")
+        reply = wait_until(
+            lambda: (r := httpx.get(f"http://127.0.0.1:{port}/api/v1/tasks/next")).status_code == 200 and r,
+            timeout=20,
+            what="a task",
+        )
         assert SyntheticTask.model_validate_json(reply.content).metadata["generator"] == "procedural"
     finally:
         assert stop(proc) in (0, -15)
@@ -147,5 +158,8 @@ def test_a_dead_redis_gives_clear_503s_and_the_service_stays_up(tmp_home: Path) 
             assert reply.status_code == 503 and "task buffer unavailable" in reply.json()["detail"]
         health = httpx.get(f"{url}/health", timeout=10)
         assert health.status_code == 503 and health.json()["status"] == "degraded"
-        wait_until(lambda: httpx.get(f"{url}/health", timeout=10).json()["generator_errors"] >= 1, timeout=20,
-                   what="the filler to report the outage")
+        wait_until(
+            lambda: httpx.get(f"{url}/health", timeout=10).json()["generator_errors"] >= 1,
+            timeout=20,
+            what="the filler to report the outage",
+        )

@@ -59,7 +59,9 @@ def test_bad_documents_are_refused_with_a_reason(html: str, reason: str | None) 
 
 
 def test_syntax_check_is_a_real_parser() -> None:
-    assert js_syntax_error("class A { #p = 1; get p() { return this.#p; } }; const f = async () => { await 1; };") is None
+    assert (
+        js_syntax_error("class A { #p = 1; get p() { return this.#p; } }; const f = async () => { await 1; };") is None
+    )
     assert js_syntax_error("let x = `unterminated") is not None
     assert js_syntax_error("if (a) { b(); ") is not None
 

@@ -62,8 +62,14 @@ def create_app(state: MinerState) -> FastAPI:
     async def record(request: Request) -> bytes:
         body = await request.body()
         try:  # the real btauth/1 check a miner makes (the allow-list by metagraph is the miner's own test)
-            caller = http_auth.verify(request.headers, body, method="POST", path=request.url.path,
-                                      self_hotkey_ss58=state.hotkey, nonce_store=nonces)
+            caller = http_auth.verify(
+                request.headers,
+                body,
+                method="POST",
+                path=request.url.path,
+                self_hotkey_ss58=state.hotkey,
+                nonce_store=nonces,
+            )
         except http_auth.AuthError as exc:
             raise HTTPException(401, f"bad signature: {exc}") from exc
         with state.lock:
@@ -95,8 +101,16 @@ def create_app(state: MinerState) -> FastAPI:
             return JSONResponse({"detail": "unknown task"}, status_code=404)
         task, received = found
         when = task.expire_at + timedelta(seconds=30) if state.behaviour == "late" else received
-        return {"results": [{"labeller_id": f"{state.hotkey[:8]}-lab{i}", "scores": _values(state, task, i),
-                             "submitted_at": when.isoformat()} for i in range(2)]}
+        return {
+            "results": [
+                {
+                    "labeller_id": f"{state.hotkey[:8]}-lab{i}",
+                    "scores": _values(state, task, i),
+                    "submitted_at": when.isoformat(),
+                }
+                for i in range(2)
+            ]
+        }
 
     @app.post("/v1/tasks/{task_id}/feedback")
     async def feedback(task_id: str, request: Request) -> Any:
@@ -121,8 +135,9 @@ class MinerFleet:
         for state, port in zip(self.states, self.ports, strict=True):
             if state.behaviour == "down":
                 continue  # nothing listens on its port
-            server = uvicorn.Server(uvicorn.Config(create_app(state), host="127.0.0.1", port=port,
-                                                   log_level="warning", lifespan="off"))
+            server = uvicorn.Server(
+                uvicorn.Config(create_app(state), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+            )
             thread = threading.Thread(target=server.run, daemon=True)
             thread.start()
             self.servers.append(server)

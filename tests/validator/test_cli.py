@@ -36,7 +36,10 @@ def run_cli(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.Cap
     [
         (["--wallet.name", "ghost"], "no wallet 'ghost'"),
         (["--wallet.name", "val", "--wallet.hotkey", "hot", "--task-source", "bogus"], "unknown task source 'bogus'"),
-        (["--wallet.name", "val", "--wallet.hotkey", "hot", "--db-url", "mysql://x/y"], "unsupported validator database"),
+        (
+            ["--wallet.name", "val", "--wallet.hotkey", "hot", "--db-url", "mysql://x/y"],
+            "unsupported validator database",
+        ),
     ],
 )
 def test_bad_starts_give_one_clear_line(args, message, tmp_path: Path, tmp_home: Path, monkeypatch, capsys) -> None:

@@ -30,14 +30,24 @@ KILLS = 4
 
 def _env(home: Path, chain_db: Path, wallets: Path) -> dict[str, str]:
     return {
-        "DOJO_HOME": str(home), "DOJO_PROFILE": "fast", "DOJO_CHAIN_NETWORK": "local",
-        "DOJO_CHAIN_LOCAL_DB": str(chain_db), "DOJO_WALLET_NAME": "val", "DOJO_WALLET_HOTKEY": "hot",
-        "DOJO_WALLET_PATH": str(wallets), "DOJO_VALIDATOR_TASK_SOURCE": "procedural",
-        "DOJO_VALIDATOR_SEED": "20261124", "DOJO_VALIDATOR_TASKS_PER_ROUND": "2",
-        "DOJO_VALIDATOR_EXTERNAL_API_TOKEN": "", "DOJO_TIMING_TASK_DEADLINE_S": "1.5",
-        "DOJO_TIMING_DISPATCH_INTERVAL_S": "0.4", "DOJO_TIMING_COLLECT_INTERVAL_S": "0.2",
-        "DOJO_TIMING_SCORING_INTERVAL_S": "0.2", "DOJO_TIMING_HEARTBEAT_INTERVAL_S": "1",
-        "DOJO_TIMING_BLOCK_TIME_S": "0.2", "DOJO_TIMING_REQUEST_TIMEOUT_S": "3",
+        "DOJO_HOME": str(home),
+        "DOJO_PROFILE": "fast",
+        "DOJO_CHAIN_NETWORK": "local",
+        "DOJO_CHAIN_LOCAL_DB": str(chain_db),
+        "DOJO_WALLET_NAME": "val",
+        "DOJO_WALLET_HOTKEY": "hot",
+        "DOJO_WALLET_PATH": str(wallets),
+        "DOJO_VALIDATOR_TASK_SOURCE": "procedural",
+        "DOJO_VALIDATOR_SEED": "20261124",
+        "DOJO_VALIDATOR_TASKS_PER_ROUND": "2",
+        "DOJO_VALIDATOR_EXTERNAL_API_TOKEN": "",
+        "DOJO_TIMING_TASK_DEADLINE_S": "1.5",
+        "DOJO_TIMING_DISPATCH_INTERVAL_S": "0.4",
+        "DOJO_TIMING_COLLECT_INTERVAL_S": "0.2",
+        "DOJO_TIMING_SCORING_INTERVAL_S": "0.2",
+        "DOJO_TIMING_HEARTBEAT_INTERVAL_S": "1",
+        "DOJO_TIMING_BLOCK_TIME_S": "0.2",
+        "DOJO_TIMING_REQUEST_TIMEOUT_S": "3",
     }
 
 
@@ -55,15 +65,24 @@ def _snapshot(db_url: str) -> dict[str, object]:
             )
             rounds = [(r.id, r.state) for r in s.scalars(sa.select(Round).order_by(Round.id)).all()]
             sent_keys = sorted((a.task_id, a.hotkey) for a in sent)
-        return {"tasks": tasks, "scores": scores, "n_scores": n_scores, "results": results, "rounds": rounds,
-                "sent": sent_keys, "running": store.running_scores(), "counts": store.task_counts()}
+        return {
+            "tasks": tasks,
+            "scores": scores,
+            "n_scores": n_scores,
+            "results": results,
+            "rounds": rounds,
+            "sent": sent_keys,
+            "running": store.running_scores(),
+            "counts": store.task_counts(),
+        }
     finally:
         store.dispose()
 
 
 @pytest.mark.e2e
-def test_sigkill_at_random_points_loses_nothing(tmp_path: Path, tmp_home: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sigkill_at_random_points_loses_nothing(
+    tmp_path: Path, tmp_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     wallets = tmp_path / "wallets"
     wallet = create_wallet("val", "hot", wallets)
     chain_db = tmp_path / "chain.db"
@@ -96,10 +115,21 @@ def test_sigkill_at_random_points_loses_nothing(tmp_path: Path, tmp_home: Path,
             log_path = tmp_path / f"b{k}.log"
             proc = start_dojo(["validator", "--rounds", str(ROUNDS)], _env(home_b, chain_db, wallets), log_path)
             # a random point of the run: just after a random step began, plus a random delay
-            event = rng.choice(["event=heartbeat", "event=round.created", "event=dispatch", "event=collect",
-                                "event=round.scored", "event=feedback"])
-            wait_until(lambda e=event, f=log_path, p=proc: e in f.read_text() or p.poll() is not None,
-                       timeout=60, what=f"{event} in the validator's log")
+            event = rng.choice(
+                [
+                    "event=heartbeat",
+                    "event=round.created",
+                    "event=dispatch",
+                    "event=collect",
+                    "event=round.scored",
+                    "event=feedback",
+                ]
+            )
+            wait_until(
+                lambda e=event, f=log_path, p=proc: e in f.read_text() or p.poll() is not None,
+                timeout=60,
+                what=f"{event} in the validator's log",
+            )
             time.sleep(rng.uniform(0.0, 0.3))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)

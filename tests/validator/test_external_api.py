@@ -40,8 +40,9 @@ async def test_auth_and_bad_input_are_clear_4xx(client) -> None:
         assert r.status_code == 401 and "bearer token" in r.json()["detail"]
         r = await client.post("/api/v1/external-tasks", json={**body(), "extra": 1}, headers=AUTH)
         assert r.status_code == 422 and "extra" in r.json()["detail"]
-        r = await client.post("/api/v1/external-tasks", json={**body(), "responses": body()["responses"][:1]},
-                              headers=AUTH)
+        r = await client.post(
+            "/api/v1/external-tasks", json={**body(), "responses": body()["responses"][:1]}, headers=AUTH
+        )
         assert r.status_code == 422 and "responses" in r.json()["detail"]
         dup = body()
         dup["responses"][1]["completion_id"] = dup["responses"][0]["completion_id"]
@@ -63,16 +64,26 @@ async def test_external_task_is_dispatched_and_scored_by_consensus(store, client
         miners = targets(kinds)
         gw = FakeGateway({m.hotkey: FakeMiner(b) for m, b in zip(miners, kinds, strict=True)})
         clock = Clock()
-        engine = Engine(store, gw, ListSource(), FakeChain(miners, "5V"), None, "5V",
-                        EngineConfig(deadline_s=60, tasks_per_round=2, seed=1), tag_obfuscate, clock=clock,
-                        external=ExternalQueue(store))
+        engine = Engine(
+            store,
+            gw,
+            ListSource(),
+            FakeChain(miners, "5V"),
+            None,
+            "5V",
+            EngineConfig(deadline_s=60, tasks_per_round=2, seed=1),
+            tag_obfuscate,
+            clock=clock,
+            external=ExternalQueue(store),
+        )
         engine.active = miners
         await engine.start_round()
         assert (await client.get(f"/api/v1/external-tasks/{rid}", headers=AUTH)).json()["state"] == "dispatched"
         await engine.dispatch()
         # to miners it looks like any other task: the same fields, nothing saying where it came from
         assert {tuple(sorted(t.model_dump())) for _, t in gw.sent} == {
-            ("criteria", "expire_at", "prompt", "responses", "task_id")}
+            ("criteria", "expire_at", "prompt", "responses", "task_id")
+        }
         assert len(gw.sent) == 8  # 1 external + 1 synthetic task, 4 miners
         clock.advance(61)
         await engine.collect()
@@ -115,12 +126,15 @@ async def test_served_on_its_port_and_a_taken_port_is_a_clear_error(store, tmp_h
                 await asyncio.sleep(0.02)
             r = await http.post("/api/v1/external-tasks", json=body(), headers=AUTH)
             assert r.status_code == 201
-            assert (await http.get(f"/api/v1/external-tasks/{r.json()['id']}", headers=AUTH)).json()["state"] == "queued"
+            assert (await http.get(f"/api/v1/external-tasks/{r.json()['id']}", headers=AUTH)).json()[
+                "state"
+            ] == "queued"
         with socket.socket() as blocker:
             blocker.bind(("127.0.0.1", 0))
             blocker.listen()
-            taken = load_settings(validator__external_api_token=TOKEN,
-                                  validator__external_api_port=blocker.getsockname()[1])
+            taken = load_settings(
+                validator__external_api_token=TOKEN, validator__external_api_port=blocker.getsockname()[1]
+            )
             with pytest.raises(DojoError, match="cannot listen on 127.0.0.1"):
                 await serve_external_api(taken, store)
     finally:

@@ -30,8 +30,16 @@ async def test_round_over_signed_http(store, tmp_home) -> None:
         chain = FakeChain(miners, wallet.hotkey.ss58_address)
         async with SignedClient(wallet.hotkey, timeout=0.5) as client:
             cfg = EngineConfig(deadline_s=1.0, tasks_per_round=2, seed=None)
-            engine = Engine(store, SignedGateway(client), ListSource(), chain, wallet, wallet.hotkey.ss58_address,
-                            cfg, tag_obfuscate)
+            engine = Engine(
+                store,
+                SignedGateway(client),
+                ListSource(),
+                chain,
+                wallet,
+                wallet.hotkey.ss58_address,
+                cfg,
+                tag_obfuscate,
+            )
             active = await engine.refresh_miners()
             assert [m.uid for m in active] == [1, 2, 3, 5, 6, 7]  # the down one does not answer the heartbeat
             await engine.start_round(miners)  # ... and it went down after being chosen: it is still assigned

@@ -45,8 +45,16 @@ async def test_a_round_through_the_real_miner(store, tmp_home) -> None:
     try:
         chain.publish_address(miner_key.ss58_address, "127.0.0.1", miner.port)
         async with SignedClient(validator, timeout=3.0) as signed:
-            engine = Engine(store, SignedGateway(signed), ListSource(), chain, None, validator.ss58_address,
-                            EngineConfig(deadline_s=1.5, tasks_per_round=2, seed=None), tag_obfuscate)
+            engine = Engine(
+                store,
+                SignedGateway(signed),
+                ListSource(),
+                chain,
+                None,
+                validator.ss58_address,
+                EngineConfig(deadline_s=1.5, tasks_per_round=2, seed=None),
+                tag_obfuscate,
+            )
             assert [m.uid for m in await engine.refresh_miners()] == [miner_uid]
             await engine.start_round()
             await engine.dispatch()
@@ -59,8 +67,12 @@ async def test_a_round_through_the_real_miner(store, tmp_home) -> None:
                 ranks = {r.completion_id: int(RANK.search(r.content).group(1)) for r in task.responses}
                 for lab, sign in (("0x" + "a" * 40, 1), ("0x" + "b" * 40, -1)):
                     scores = {c: float(5 + sign * (2 - k)) for c, k in ranks.items()}
-                    state.add_result(wid, protocol.LabellerResult(labeller_id=lab, scores=scores,
-                                                                  submitted_at=datetime.now(timezone.utc)))
+                    state.add_result(
+                        wid,
+                        protocol.LabellerResult(
+                            labeller_id=lab, scores=scores, submitted_at=datetime.now(timezone.utc)
+                        ),
+                    )
             deadline = time.monotonic() + 15
             while not await engine.collect():
                 assert time.monotonic() < deadline, "tasks never became due"

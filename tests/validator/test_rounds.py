@@ -51,7 +51,7 @@ async def test_feedback_carries_the_truth_in_each_miners_own_ids(store, make_eng
     engine, gateway, _, clock = make_engine(["good", "reverse", "good"])
     await run_round(engine, clock)
     for miner in gateway.miners.values():
-        (tid, fb), = miner.feedback.items()
+        ((tid, fb),) = miner.feedback.items()
         copy = miner.tasks[tid]
         assert set(fb.ground_truth) == {r.completion_id for r in copy.responses}
         for r in copy.responses:  # the rank told back is the rank hidden in that response

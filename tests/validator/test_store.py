@@ -56,8 +56,14 @@ def test_a_failing_step_writes_nothing(store, make_engine) -> None:
 
     miners = targets(["good"])
     t = make_task(1)
-    bad = NewAssignment(task_id="no-such-task", miner=miners[0], miner_task_id="m1", completion_map={}, payload={},
-                        expire_at=__import__("datetime").datetime.now(__import__("datetime").timezone.utc))
+    bad = NewAssignment(
+        task_id="no-such-task",
+        miner=miners[0],
+        miner_task_id="m1",
+        completion_map={},
+        payload={},
+        expire_at=__import__("datetime").datetime.now(__import__("datetime").timezone.utc),
+    )
     with pytest.raises(sa.exc.IntegrityError):
         store.create_round(1, [t], [bad])
     assert store.rounds_created() == 0

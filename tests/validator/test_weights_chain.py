@@ -22,8 +22,14 @@ BEHAVIOURS = ["good", "reverse", "good"]
 
 
 def miners() -> list[MinerTarget]:
-    return [MinerTarget(uid=i + 1, hotkey=Keypair.create_from_uri(f"//miner{i}").ss58_address,
-                        address=f"http://127.0.0.1:{9100 + i}") for i in range(3)]
+    return [
+        MinerTarget(
+            uid=i + 1,
+            hotkey=Keypair.create_from_uri(f"//miner{i}").ss58_address,
+            address=f"http://127.0.0.1:{9100 + i}",
+        )
+        for i in range(3)
+    ]
 
 
 async def _one_round(engine: Engine, ms: list[MinerTarget]) -> None:

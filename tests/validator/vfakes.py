@@ -25,8 +25,10 @@ def make_task(i: int, n: int = 4, ranking: bool = False) -> NewTask:
         id=str(uuid.UUID(int=(i << 40) + 7)),
         prompt=f"Build program {i}",
         criteria=criteria,
-        responses=[{"completion_id": c, "content": f"<html><body>resp-rank-{j} of {i}</body></html>",
-                    "model": f"model-{j}"} for j, c in enumerate(ids)],
+        responses=[
+            {"completion_id": c, "content": f"<html><body>resp-rank-{j} of {i}</body></html>", "model": f"model-{j}"}
+            for j, c in enumerate(ids)
+        ],
         ground_truth={c: j for j, c in enumerate(ids)},
     )
 
@@ -67,10 +69,14 @@ class FakeMiner:
                 vals = {c: float(n - 1 - k if ranking else 1 + 2 * k) for c, k in ranks.items()}
             else:  # garbage: unknown completion ids and out-of-range values
                 vals = {uuid.uuid4(): 99.0 for _ in ranks}
-            when = task.expire_at + timedelta(seconds=5) if self.behaviour == "late" else \
-                task.expire_at - timedelta(seconds=1)
-            out.append(protocol.LabellerResult(labeller_id=f"{self.behaviour}-lab{lab}", scores=vals,
-                                               submitted_at=when))
+            when = (
+                task.expire_at + timedelta(seconds=5)
+                if self.behaviour == "late"
+                else task.expire_at - timedelta(seconds=1)
+            )
+            out.append(
+                protocol.LabellerResult(labeller_id=f"{self.behaviour}-lab{lab}", scores=vals, submitted_at=when)
+            )
         return protocol.ResultsReply(results=out)
 
 
@@ -91,8 +97,10 @@ class FakeGateway:
 
     async def heartbeat(self, miners: list[MinerTarget]) -> dict[str, Any]:
         await asyncio.sleep(0)
-        return {m.hotkey: self._fail(m.hotkey) or protocol.HeartbeatReply(hotkey=m.hotkey, version="t",
-                                                                             worker_api_ok=True) for m in miners}
+        return {
+            m.hotkey: self._fail(m.hotkey) or protocol.HeartbeatReply(hotkey=m.hotkey, version="t", worker_api_ok=True)
+            for m in miners
+        }
 
     async def send_tasks(self, jobs: list[tuple[MinerTarget, protocol.Task]]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -135,8 +143,17 @@ class FakeChain:
         self.neurons = [Neuron(uid=0, hotkey=validator_hotkey, coldkey="c0", stake=1e4, validator_permit=True)]
         for m in miners:
             ip, port = m.address.removeprefix("http://").split(":")
-            self.neurons.append(Neuron(uid=m.uid, hotkey=m.hotkey, coldkey=f"c{m.uid}", stake=0.0,
-                                       validator_permit=False, ip=ip, port=int(port)))
+            self.neurons.append(
+                Neuron(
+                    uid=m.uid,
+                    hotkey=m.hotkey,
+                    coldkey=f"c{m.uid}",
+                    stake=0.0,
+                    validator_permit=False,
+                    ip=ip,
+                    port=int(port),
+                )
+            )
         self.current_block = 100
         self.rate_limit = rate_limit
         self.last_set: int | None = None
@@ -162,8 +179,10 @@ class FakeChain:
 
 
 def targets(behaviours: list[str]) -> list[MinerTarget]:
-    return [MinerTarget(uid=i + 1, hotkey=f"hk-{i + 1}-{b}", address=f"http://127.0.0.1:{9000 + i}")
-            for i, b in enumerate(behaviours)]
+    return [
+        MinerTarget(uid=i + 1, hotkey=f"hk-{i + 1}-{b}", address=f"http://127.0.0.1:{9000 + i}")
+        for i, b in enumerate(behaviours)
+    ]
 
 
 class Clock:

@@ -31,8 +31,13 @@ ALICE, BOB, EVE = "//Alice", "//Bob", "//Eve"  # Eve is never registered
 
 
 def make_settings(home: Path, db_url: str | None = None, **extra: Any) -> Any:
-    over: dict[str, Any] = dict(home=home, profile="fast", worker__jwt_secret="test-secret-" + "x" * 32,
-                                worker__rate_limit_ip="100000/minute", worker__rate_limit_labeller="100000/minute")
+    over: dict[str, Any] = dict(
+        home=home,
+        profile="fast",
+        worker__jwt_secret="test-secret-" + "x" * 32,
+        worker__rate_limit_ip="100000/minute",
+        worker__rate_limit_labeller="100000/minute",
+    )
     if db_url:
         over["worker__db_url"] = db_url
     over.update(extra)
@@ -61,6 +66,5 @@ async def world(client: httpx.AsyncClient) -> World:
     api_key = await new_key(client, miner, "api-keys")
     sub_key = await new_key(client, miner, "subscription-keys")
     _, lab = await labeller_login(client)
-    body(await client.post("/api/v1/worker/partners", json={"name": "alice", "subscription_key": sub_key},
-                           headers=lab))
+    body(await client.post("/api/v1/worker/partners", json={"name": "alice", "subscription_key": sub_key}, headers=lab))
     return World(client, client.app, miner, api_key, sub_key, lab)  # type: ignore[attr-defined]

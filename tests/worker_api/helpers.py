@@ -26,20 +26,33 @@ def keypair(uri: str) -> Any:
 
 def metagraph_of(*hotkeys: str) -> Metagraph:
     """A fixed metagraph registering ``hotkeys`` as uids 0..n-1."""
-    return Metagraph(netuid=1, block=1, neurons=tuple(
-        Neuron(uid=i, hotkey=h, coldkey=h, stake=0.0, validator_permit=False) for i, h in enumerate(hotkeys)))
+    return Metagraph(
+        netuid=1,
+        block=1,
+        neurons=tuple(
+            Neuron(uid=i, hotkey=h, coldkey=h, stake=0.0, validator_permit=False) for i, h in enumerate(hotkeys)
+        ),
+    )
 
 
-def siwe_message(address: str, nonce: str, domain: str = DOMAIN, chain_id: int = CHAIN_ID,
-                 expires_in_s: float | None = None) -> str:
+def siwe_message(
+    address: str, nonce: str, domain: str = DOMAIN, chain_id: int = CHAIN_ID, expires_in_s: float | None = None
+) -> str:
     """An EIP-4361 message as a wallet would build it."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from siwe import SiweMessage
     now = datetime.now(timezone.utc)
-    fields: dict[str, Any] = dict(domain=domain, address=address, uri=f"http://{domain}", version="1",
-                                  chain_id=chain_id, nonce=nonce, statement="Sign in to Dojo",
-                                  issued_at=now.isoformat().replace("+00:00", "Z"))
+    fields: dict[str, Any] = dict(
+        domain=domain,
+        address=address,
+        uri=f"http://{domain}",
+        version="1",
+        chain_id=chain_id,
+        nonce=nonce,
+        statement="Sign in to Dojo",
+        issued_at=now.isoformat().replace("+00:00", "Z"),
+    )
     if expires_in_s is not None:
         fields["expiration_time"] = (now + timedelta(seconds=expires_in_s)).isoformat().replace("+00:00", "Z")
     return SiweMessage(**fields).prepare_message()
@@ -74,8 +87,11 @@ async def miner_login(client: httpx.AsyncClient, kp: Any) -> dict[str, str]:
     """Log a hotkey in through the signed challenge; returns its auth headers."""
     ch = body(await client.get("/api/v1/miner/challenge", params={"hotkey": kp.ss58_address}))
     sig = kp.sign(ch["message"].encode()).hex()
-    tok = body(await client.post("/api/v1/miner/session",
-                                 json={"hotkey": kp.ss58_address, "message": ch["message"], "signature": sig}))
+    tok = body(
+        await client.post(
+            "/api/v1/miner/session", json={"hotkey": kp.ss58_address, "message": ch["message"], "signature": sig}
+        )
+    )
     return {"Authorization": f"Bearer {tok['token']}"}
 
 
@@ -84,11 +100,13 @@ async def new_key(client: httpx.AsyncClient, miner_headers: dict[str, str], kind
     return str(body(await client.post(f"/api/v1/miner/{kind}", json={"name": "t"}, headers=miner_headers))["key"])
 
 
-def task_json(n: int = 4, expire_in_s: float = 600, max_results: int | None = None,
-              ranking: bool = False) -> dict[str, Any]:
+def task_json(
+    n: int = 4, expire_in_s: float = 600, max_results: int | None = None, ranking: bool = False
+) -> dict[str, Any]:
     """A valid task body with ``n`` responses."""
     out: dict[str, Any] = {
-        "task_id": str(uuid.uuid4()), "prompt": "Build a bouncing ball",
+        "task_id": str(uuid.uuid4()),
+        "prompt": "Build a bouncing ball",
         "responses": [{"completion_id": str(uuid.uuid4()), "content": f"<html>{i}</html>"} for i in range(n)],
         "criteria": {"type": "ranking"} if ranking else {"type": "score", "min": 1, "max": 10},
         "expire_at": (datetime.now(timezone.utc) + timedelta(seconds=expire_in_s)).isoformat(),
@@ -107,8 +125,13 @@ async def create_task(client: httpx.AsyncClient, api_key: str, **kw: Any) -> tup
 
 async def link(client: httpx.AsyncClient, headers: dict[str, str], sub_key: str) -> int:
     """Link the labeller to a miner by subscription key; returns the partnership id."""
-    return int(body(await client.post("/api/v1/worker/partners", json={"name": "m", "subscription_key": sub_key},
-                                      headers=headers))["id"])
+    return int(
+        body(
+            await client.post(
+                "/api/v1/worker/partners", json={"name": "m", "subscription_key": sub_key}, headers=headers
+            )
+        )["id"]
+    )
 
 
 def scores_for(task: dict[str, Any], value: float = 5) -> dict[str, float]:

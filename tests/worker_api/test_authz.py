@@ -69,8 +69,9 @@ async def test_deleted_subscription_key_removes_access_at_once(world: World) -> 
     assert [p["active"] for p in partners] == [False]
     # the deleted key cannot link anybody new either
     _, newcomer = await labeller_login(c)
-    resp = await c.post("/api/v1/worker/partners", json={"name": "x", "subscription_key": world.sub_key},
-                        headers=newcomer)
+    resp = await c.post(
+        "/api/v1/worker/partners", json={"name": "x", "subscription_key": world.sub_key}, headers=newcomer
+    )
     _err(resp, 404)
     keys = body(await c.get("/api/v1/miner/subscription-keys", headers=world.miner))["keys"]
     assert keys[0]["prefix"] == prefix and keys[0]["deleted_at"] is not None
@@ -112,11 +113,13 @@ async def test_siwe_refuses_wrong_domain_chain_signer_and_unissued_nonce(client:
         return str(body(await client.get("/api/v1/auth/nonce", params={"address": acct.address}))["nonce"])
 
     msg = siwe_message(acct.address, await fresh(), domain="evil.example")
-    assert "domain" in _err(await client.post("/api/v1/worker/login",
-                                              json={"message": msg, "signature": sign_text(acct, msg)}), 401)
+    assert "domain" in _err(
+        await client.post("/api/v1/worker/login", json={"message": msg, "signature": sign_text(acct, msg)}), 401
+    )
     msg = siwe_message(acct.address, await fresh(), chain_id=5)
-    assert "chain" in _err(await client.post("/api/v1/worker/login",
-                                             json={"message": msg, "signature": sign_text(acct, msg)}), 401)
+    assert "chain" in _err(
+        await client.post("/api/v1/worker/login", json={"message": msg, "signature": sign_text(acct, msg)}), 401
+    )
     msg = siwe_message(acct.address, await fresh())
     _err(await client.post("/api/v1/worker/login", json={"message": msg, "signature": sign_text(other, msg)}), 401)
     msg = siwe_message(acct.address, "abcdefgh12345678")
@@ -143,8 +146,12 @@ async def test_miner_login_over_text_without_the_servers_challenge_is_401(client
     kp = keypair(ALICE)
     for text in ("hello", f"Dojo worker API login\nhotkey: {kp.ss58_address}\nnonce: {'a' * 32}\nexpires_at: x"):
         sig = kp.sign(text.encode()).hex()
-        _err(await client.post("/api/v1/miner/session",
-                               json={"hotkey": kp.ss58_address, "message": text, "signature": sig}), 401)
+        _err(
+            await client.post(
+                "/api/v1/miner/session", json={"hotkey": kp.ss58_address, "message": text, "signature": sig}
+            ),
+            401,
+        )
 
 
 async def test_miner_login_refuses_altered_reused_foreign_and_unregistered(client: httpx.AsyncClient) -> None:
@@ -177,12 +184,17 @@ async def test_labeller_answering_twice_is_409(world: World) -> None:
     c = world.client
     tid, task = await create_task(c, world.api_key)
     body(await c.put(f"/api/v1/tasks/{tid}/result", json={"scores": scores_for(task, 3)}, headers=world.labeller))
-    assert "already" in _err(await c.put(f"/api/v1/tasks/{tid}/result", json={"scores": scores_for(task, 4)},
-                                         headers=world.labeller), 409)
+    assert "already" in _err(
+        await c.put(f"/api/v1/tasks/{tid}/result", json={"scores": scores_for(task, 4)}, headers=world.labeller), 409
+    )
     # concurrently too: one of the two wins
     tid2, task2 = await create_task(c, world.api_key)
-    replies = await asyncio.gather(*[c.put(f"/api/v1/tasks/{tid2}/result", json={"scores": scores_for(task2)},
-                                           headers=world.labeller) for _ in range(5)])
+    replies = await asyncio.gather(
+        *[
+            c.put(f"/api/v1/tasks/{tid2}/result", json={"scores": scores_for(task2)}, headers=world.labeller)
+            for _ in range(5)
+        ]
+    )
     assert sorted(r.status_code for r in replies) == [200, 409, 409, 409, 409]
     detail = body(await c.get(f"/api/v1/tasks/{tid2}", headers=world.labeller))
     assert detail["result_count"] == 1 and detail["answered"] is True
@@ -194,8 +206,9 @@ async def test_answer_when_full_is_409(world: World) -> None:
     body(await c.put(f"/api/v1/tasks/{tid}/result", json={"scores": scores_for(task)}, headers=world.labeller))
     _, other = await labeller_login(c)
     await link(c, other, world.sub_key)
-    assert "results" in _err(await c.put(f"/api/v1/tasks/{tid}/result", json={"scores": scores_for(task)},
-                                         headers=other), 409)
+    assert "results" in _err(
+        await c.put(f"/api/v1/tasks/{tid}/result", json={"scores": scores_for(task)}, headers=other), 409
+    )
     assert body(await c.get(f"/api/v1/tasks/{tid}", headers=other))["status"] == "completed"
 
 
@@ -206,8 +219,9 @@ async def test_answer_after_expiry_is_410(world: World) -> None:
     while body(await c.get(f"/api/v1/tasks/{tid}", headers=world.labeller))["status"] != "expired":
         assert time.monotonic() < deadline, "task never expired"
         await asyncio.sleep(0.1)
-    assert "expired" in _err(await c.put(f"/api/v1/tasks/{tid}/result", json={"scores": scores_for(task)},
-                                         headers=world.labeller), 410)
+    assert "expired" in _err(
+        await c.put(f"/api/v1/tasks/{tid}/result", json={"scores": scores_for(task)}, headers=world.labeller), 410
+    )
 
 
 async def test_invalid_values_are_422(world: World) -> None:

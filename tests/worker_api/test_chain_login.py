@@ -25,16 +25,20 @@ async def test_login_follows_the_local_chain(tmp_home: Path) -> None:
             headers = await miner_login(c, alice)
             assert body(await c.get("/api/v1/miner/api-keys", headers=headers)) == {"keys": []}
             msg = body(await c.get("/api/v1/miner/challenge", params={"hotkey": bob.ss58_address}))["message"]
-            resp = await c.post("/api/v1/miner/session", json={"hotkey": bob.ss58_address, "message": msg,
-                                                               "signature": bob.sign(msg.encode()).hex()})
+            resp = await c.post(
+                "/api/v1/miner/session",
+                json={"hotkey": bob.ss58_address, "message": msg, "signature": bob.sign(msg.encode()).hex()},
+            )
             assert resp.status_code == 403 and "not registered" in resp.json()["error"]
             chain.register(bob.ss58_address, bob.ss58_address)  # type: ignore[attr-defined]
             # registered a moment ago: seen within about a second (a miss re-reads the chain at most once a second)
             deadline = time.monotonic() + 10
             while True:
                 msg = body(await c.get("/api/v1/miner/challenge", params={"hotkey": bob.ss58_address}))["message"]
-                resp = await c.post("/api/v1/miner/session", json={"hotkey": bob.ss58_address, "message": msg,
-                                                                   "signature": bob.sign(msg.encode()).hex()})
+                resp = await c.post(
+                    "/api/v1/miner/session",
+                    json={"hotkey": bob.ss58_address, "message": msg, "signature": bob.sign(msg.encode()).hex()},
+                )
                 if resp.status_code == 200:
                     break
                 assert resp.status_code == 403 and time.monotonic() < deadline, resp.json()

@@ -68,8 +68,9 @@ async def _race(tmp_home: Path, db_url: str | None) -> None:
 
             async def submit(token: str) -> int:
                 await start.wait()
-                resp = await c.put(f"/api/v1/tasks/{tid}/result", json={"scores": scores},
-                                   headers={"Authorization": f"Bearer {token}"})
+                resp = await c.put(
+                    f"/api/v1/tasks/{tid}/result", json={"scores": scores}, headers={"Authorization": f"Bearer {token}"}
+                )
                 return resp.status_code
 
             jobs = [asyncio.create_task(submit(t)) for t in tokens]

@@ -31,12 +31,23 @@ async def _world(base: str) -> dict[str, Any]:
     return {"miner": miner, "labeller": lab, "api_key": api_key, "task_id": tid}
 
 
-def _fuzz(op: Any, base: str, mode: GenerationMode, headers: dict[str, str] | None,
-          path_parameters: dict[str, Any] | None, seen: list[str]) -> None:
+def _fuzz(
+    op: Any,
+    base: str,
+    mode: GenerationMode,
+    headers: dict[str, str] | None,
+    path_parameters: dict[str, Any] | None,
+    seen: list[str],
+) -> None:
     strategy = op.as_strategy(generation_mode=mode, path_parameters=path_parameters)
 
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=strategy)
     def run(case: Any) -> None:
         try:
@@ -68,8 +79,10 @@ def test_openapi_fuzzing_finds_no_5xx(tmp_home: Path) -> None:
             op = result.ok()
             n_ops += 1
             miner_side = op.path.startswith("/api/v1/miner/")
-            auth = {"Authorization": world["miner"]["Authorization"] if miner_side else world["labeller"]["Authorization"],
-                    "X-API-KEY": world["api_key"]}
+            auth = {
+                "Authorization": world["miner"]["Authorization"] if miner_side else world["labeller"]["Authorization"],
+                "X-API-KEY": world["api_key"],
+            }
             params = {"task_id": world["task_id"]} if "{task_id}" in op.path else None
             _fuzz(op, base, GenerationMode.POSITIVE, auth, params, seen)
             _fuzz(op, base, GenerationMode.NEGATIVE, auth, None, seen)

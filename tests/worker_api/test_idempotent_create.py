@@ -66,7 +66,7 @@ async def _race(tmp_home: Path, db_url: str | None) -> None:
     ids = {tid for _, tid in replies}
     assert len(ids) == 1 and None not in ids
     async with make_sessionmaker(engine)() as s:
-        stored = (await s.execute(select(func.count()).select_from(Task).where(Task.source_task_id == task["task_id"])))
+        stored = await s.execute(select(func.count()).select_from(Task).where(Task.source_task_id == task["task_id"]))
         assert stored.scalar_one() == 1
     await engine.dispose()
 
@@ -94,10 +94,14 @@ def test_migration_keeps_tasks_that_already_repeat_a_source_id(tmp_path: Path) -
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO miners (id, hotkey, created_at) VALUES (1, 'h', '2026-01-01 00:00:00')"))
         for n, tid in enumerate(("b", "a", "c")):  # "b" is the oldest copy of source s1
-            conn.execute(text(
-                "INSERT INTO tasks (id, miner_id, source_task_id, prompt, responses, criteria, n_responses, expire_at,"
-                " max_results, result_count, status, created_at) VALUES (:id, 1, 's1', 'p', '[]', '{}', 2,"
-                " '2030-01-01 00:00:00', 3, 0, 'open', :at)"), {"id": tid, "at": f"2026-01-01 00:00:0{n}"})
+            conn.execute(
+                text(
+                    "INSERT INTO tasks (id, miner_id, source_task_id, prompt, responses, criteria, n_responses, expire_at,"
+                    " max_results, result_count, status, created_at) VALUES (:id, 1, 's1', 'p', '[]', '{}', 2,"
+                    " '2030-01-01 00:00:00', 3, 0, 'open', :at)"
+                ),
+                {"id": tid, "at": f"2026-01-01 00:00:0{n}"},
+            )
     migrate_sync(url)
     with engine.connect() as conn:
         rows = dict(conn.execute(text("SELECT id, source_task_id FROM tasks")).all())

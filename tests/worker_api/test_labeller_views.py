@@ -74,15 +74,30 @@ async def test_my_work_counts_grades_per_miner(world: World) -> None:
     for _ in range(2):
         tid, task = await create_task(c, world.api_key)
         ids = [r["completion_id"] for r in task["responses"]]
-        body(await c.put(f"/api/v1/tasks/{tid}/result", json={"scores": {cid: 10 - n for n, cid in enumerate(ids)}},
-                         headers=world.labeller))
+        body(
+            await c.put(
+                f"/api/v1/tasks/{tid}/result",
+                json={"scores": {cid: 10 - n for n, cid in enumerate(ids)}},
+                headers=world.labeller,
+            )
+        )
         graded.append((tid, ids))
     truth = {cid: n for n, cid in enumerate(graded[0][1])}  # matches the labeller's order: grade 1.0
-    body(await c.post(f"/api/v1/tasks/{graded[0][0]}/feedback", json={"score": 0.9, "ground_truth": truth},
-                      headers={"X-API-KEY": world.api_key}))
+    body(
+        await c.post(
+            f"/api/v1/tasks/{graded[0][0]}/feedback",
+            json={"score": 0.9, "ground_truth": truth},
+            headers={"X-API-KEY": world.api_key},
+        )
+    )
     truth = {cid: len(graded[1][1]) - 1 - n for n, cid in enumerate(graded[1][1])}  # reversed: grade 0.0
-    body(await c.post(f"/api/v1/tasks/{graded[1][0]}/feedback", json={"score": 0.1, "ground_truth": truth},
-                      headers={"X-API-KEY": world.api_key}))
+    body(
+        await c.post(
+            f"/api/v1/tasks/{graded[1][0]}/feedback",
+            json={"score": 0.1, "ground_truth": truth},
+            headers={"X-API-KEY": world.api_key},
+        )
+    )
     bob_tid, bob_task = await create_task(c, bob_api)
     body(await c.put(f"/api/v1/tasks/{bob_tid}/result", json={"scores": scores_for(bob_task)}, headers=world.labeller))
 

@@ -34,8 +34,9 @@ async def _client(settings: Any) -> AsyncIterator[httpx.AsyncClient]:
 async def test_ip_limit_answers_429_with_retry_after(tmp_home: Path) -> None:
     settings = make_settings(tmp_home / ".dojo", worker__rate_limit_ip="5/minute")
     async with _client(settings) as c:
-        codes = [(await c.get("/api/v1/auth/nonce", params={"address": new_account().address})).status_code
-                 for _ in range(7)]
+        codes = [
+            (await c.get("/api/v1/auth/nonce", params={"address": new_account().address})).status_code for _ in range(7)
+        ]
         assert codes == [200] * 5 + [429] * 2
         resp = await c.get("/api/v1/auth/nonce", params={"address": new_account().address})
         assert resp.status_code == 429 and resp.json()["success"] is False
@@ -55,8 +56,9 @@ async def test_labeller_limit_is_per_labeller(tmp_home: Path) -> None:
 
 @pytest.mark.redis
 async def test_redis_shares_limits_and_nonces_between_processes(tmp_home: Path, redis_prefix: str) -> None:
-    settings = make_settings(tmp_home / ".dojo", redis_url=REDIS_URL, worker__rate_limit_ip="6/minute",
-                             worker__redis_prefix=redis_prefix)
+    settings = make_settings(
+        tmp_home / ".dojo", redis_url=REDIS_URL, worker__rate_limit_ip="6/minute", worker__redis_prefix=redis_prefix
+    )
     async with _client(settings) as one, _client(settings) as two:
         acct = new_account()
         nonce = body(await one.get("/api/v1/auth/nonce", params={"address": acct.address}))["nonce"]
@@ -64,7 +66,8 @@ async def test_redis_shares_limits_and_nonces_between_processes(tmp_home: Path, 
         login = {"message": msg, "signature": sign_text(acct, msg)}
         body(await two.post("/api/v1/worker/login", json=login))  # issued by one, consumed by two
         assert (await one.post("/api/v1/worker/login", json=login)).status_code == 401  # and gone for both
-        codes = [(await c.get("/api/v1/auth/nonce", params={"address": acct.address})).status_code
-                 for c in (one, two) * 3]
+        codes = [
+            (await c.get("/api/v1/auth/nonce", params={"address": acct.address})).status_code for c in (one, two) * 3
+        ]
         assert codes == [200, 200, 200, 429, 429, 429]  # 6/minute across both "processes", logins included
         assert any(k.startswith(redis_prefix.encode()) for k in redis_keys())

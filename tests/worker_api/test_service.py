@@ -32,8 +32,17 @@ def test_service_on_sqlite_by_default(tmp_home: Path, tmp_path: Path) -> None:
         with sqlite3.connect(home / "worker.db") as db:
             assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert {"miners", "api_keys", "subscription_keys", "labellers", "partnerships", "tasks", "results",
-                "labeller_grades", "alembic_version"} <= tables
+        assert {
+            "miners",
+            "api_keys",
+            "subscription_keys",
+            "labellers",
+            "partnerships",
+            "tasks",
+            "results",
+            "labeller_grades",
+            "alembic_version",
+        } <= tables
         assert (home / "worker_jwt_secret").stat().st_mode & 0o777 == 0o600
     finally:
         code = stop(proc)
@@ -45,8 +54,9 @@ def test_service_on_sqlite_by_default(tmp_home: Path, tmp_path: Path) -> None:
 @pytest.mark.postgres
 def test_service_on_postgres(tmp_home: Path, tmp_path: Path, pg_url: str) -> None:
     port = free_port()
-    proc = start_dojo(["worker-api", "--port", str(port)], _env(tmp_home / ".dojo", DOJO_WORKER_DB_URL=pg_url),
-                      tmp_path / "wa.log")
+    proc = start_dojo(
+        ["worker-api", "--port", str(port)], _env(tmp_home / ".dojo", DOJO_WORKER_DB_URL=pg_url), tmp_path / "wa.log"
+    )
     try:
         wait_http_ok(f"http://127.0.0.1:{port}/health")
     finally:
@@ -65,7 +75,12 @@ def _head() -> str:
 
 
 def test_bad_database_url_is_one_clear_line(tmp_home: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "dojo.cli.app", "worker-api", "--db-url", "mysql://x/y"],
-                         capture_output=True, text=True, timeout=60, env=None)
+    out = subprocess.run(
+        [sys.executable, "-m", "dojo.cli.app", "worker-api", "--db-url", "mysql://x/y"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=None,
+    )
     assert out.returncode == 2
     assert "unsupported worker database URL" in out.stderr and "Traceback" not in out.stderr

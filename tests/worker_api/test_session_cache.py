@@ -53,8 +53,10 @@ async def test_a_logout_reaches_another_process_within_the_bound(tmp_home: Path)
     settings = make_settings(tmp_home / ".dojo")
     one, two = (create_app(settings, metagraph=lambda: metagraph_of()) for _ in range(2))
     async with one.router.lifespan_context(one), two.router.lifespan_context(two):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=one), base_url="http://a") as a, \
-                httpx.AsyncClient(transport=httpx.ASGITransport(app=two), base_url="http://b") as b:
+        async with (
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=one), base_url="http://a") as a,
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=two), base_url="http://b") as b,
+        ):
             _, lab = await labeller_login(a)
             body(await b.get("/api/v1/worker/partners", headers=lab))  # process two has now cached "not revoked"
             body(await a.post("/api/v1/worker/logout", headers=lab))

@@ -45,8 +45,13 @@ async def test_task_detail_carries_my_result_and_grade_after_feedback(world: Wor
     body(await c.put(f"/api/v1/tasks/{tid}/result", json={"scores": perfect}, headers=world.labeller))
     acct, reversed_lab = await labeller_login(c)
     await link(c, reversed_lab, world.sub_key)
-    body(await c.put(f"/api/v1/tasks/{tid}/result", json={"scores": {cid: 1 + n for n, cid in enumerate(ids)}},
-                     headers=reversed_lab))
+    body(
+        await c.put(
+            f"/api/v1/tasks/{tid}/result",
+            json={"scores": {cid: 1 + n for n, cid in enumerate(ids)}},
+            headers=reversed_lab,
+        )
+    )
     results = body(await c.get(f"/api/v1/tasks/{tid}/results", headers={"X-API-KEY": world.api_key}))["results"]
     assert len(results) == 2 and acct.address in {r["labeller_id"] for r in results}
     truth = {cid: n for n, cid in enumerate(ids)}
@@ -82,8 +87,11 @@ async def test_task_creation_is_validated(world: World) -> None:
     for case in cases:
         resp = await c.post("/api/v1/tasks", json=case, headers=key)
         assert resp.status_code == 422, (case, resp.json())
-        assert resp.json()["success"] is False and resp.json()["error"].startswith("invalid request") or \
-            "expire_at" in resp.json()["error"]
+        assert (
+            resp.json()["success"] is False
+            and resp.json()["error"].startswith("invalid request")
+            or "expire_at" in resp.json()["error"]
+        )
     resp = await c.post("/api/v1/tasks", content=b"{not json", headers={**key, "content-type": "application/json"})
     assert resp.status_code == 422
 
@@ -114,8 +122,9 @@ async def test_partners_add_list_remove(world: World) -> None:
     c = world.client
     partners = body(await c.get("/api/v1/worker/partners", headers=world.labeller))["partners"]
     assert len(partners) == 1 and partners[0]["active"] is True and partners[0]["key_prefix"] == world.sub_key[:16]
-    dup = await c.post("/api/v1/worker/partners", json={"name": "again", "subscription_key": world.sub_key},
-                       headers=world.labeller)
+    dup = await c.post(
+        "/api/v1/worker/partners", json={"name": "again", "subscription_key": world.sub_key}, headers=world.labeller
+    )
     assert dup.status_code == 409
     body(await c.delete(f"/api/v1/worker/partners/{partners[0]['id']}", headers=world.labeller))
     assert body(await c.get("/api/v1/worker/partners", headers=world.labeller))["partners"] == []

@@ -38,16 +38,20 @@ def test_tokens_expire_and_are_bound_to_audience_and_secret() -> None:
         svc.verify(token, MINER)
     with pytest.raises(ApiError, match="invalid session token"):
         TokenService("t" * 40, 60).verify(token, LABELLER)
-    expired = jwt.encode({"sub": "0xabc", "uid": 7, "aud": LABELLER, "jti": "x", "exp": int(time.time()) - 5},
-                         "s" * 40, algorithm="HS256")
+    expired = jwt.encode(
+        {"sub": "0xabc", "uid": 7, "aud": LABELLER, "jti": "x", "exp": int(time.time()) - 5},
+        "s" * 40,
+        algorithm="HS256",
+    )
     with pytest.raises(ApiError, match="expired"):
         svc.verify(expired, LABELLER)
 
 
 async def test_an_expired_jwt_is_401(world: World) -> None:
     secret = world.app.state.services.settings.worker.jwt_secret
-    expired = jwt.encode({"sub": "0xabc", "uid": 1, "aud": LABELLER, "jti": "x", "exp": int(time.time()) - 5},
-                         secret, algorithm="HS256")
+    expired = jwt.encode(
+        {"sub": "0xabc", "uid": 1, "aud": LABELLER, "jti": "x", "exp": int(time.time()) - 5}, secret, algorithm="HS256"
+    )
     resp = await world.client.get("/api/v1/tasks", headers={"Authorization": f"Bearer {expired}"})
     assert resp.status_code == 401 and "expired" in resp.json()["error"]
 

@@ -41,8 +41,16 @@ async def _client(tmp_home: Path, trusted: str, peer: str) -> AsyncIterator[http
 
 
 async def _codes(c: httpx.AsyncClient, forwarded_for: str, n: int) -> list[int]:
-    return [(await c.get("/api/v1/auth/nonce", params={"address": new_account().address},
-                         headers={"X-Forwarded-For": forwarded_for})).status_code for _ in range(n)]
+    return [
+        (
+            await c.get(
+                "/api/v1/auth/nonce",
+                params={"address": new_account().address},
+                headers={"X-Forwarded-For": forwarded_for},
+            )
+        ).status_code
+        for _ in range(n)
+    ]
 
 
 async def test_behind_a_trusted_proxy_each_client_has_its_own_limit(tmp_home: Path) -> None:

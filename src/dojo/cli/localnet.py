@@ -11,9 +11,11 @@ import typer
 def localnet(
     miners: int = typer.Option(3, "--miners", min=1, max=16, help="How many miners."),
     crews: Optional[str] = typer.Option(
-        None, "--crews",
+        None,
+        "--crews",
         help="Each miner's labellers, miners separated by ';', e.g. 'careful,careful,careful;noisy,random,lazy'. "
-             "Skills: careful, noisy, random, adversarial, lazy. Default: a best, a middling and a bad crew."),
+        "Skills: careful, noisy, random, adversarial, lazy. Default: a best, a middling and a bad crew.",
+    ),
     rounds: int = typer.Option(4, "--rounds", min=1, max=100, help="Rounds the validator runs before the leaderboard."),
     tasks_per_round: int = typer.Option(3, "--tasks-per-round", min=1, max=50, help="Tasks in each round."),
     seed: int = typer.Option(0, "--seed", help="Seed for tasks, shuffles and labellers."),
@@ -39,10 +41,21 @@ def localnet(
         crew_list = [parse_crew(c) for c in crews.split(";")] if crews else []
     except ValueError as exc:
         raise DojoError(f"--crews: {exc}") from None
-    cfg = LocalnetConfig(miners=miners, crews=crew_list, rounds=rounds, tasks_per_round=tasks_per_round, seed=seed,
-                         home=home, keep_open=keep_open, shared_worker_api=shared_worker_api,
-                         external_tasks=external_tasks, deadline_s=deadline, kill_miner=kill_miner,
-                         timeout_s=timeout, export_format=export_format)
+    cfg = LocalnetConfig(
+        miners=miners,
+        crews=crew_list,
+        rounds=rounds,
+        tasks_per_round=tasks_per_round,
+        seed=seed,
+        home=home,
+        keep_open=keep_open,
+        shared_worker_api=shared_worker_api,
+        external_tasks=external_tasks,
+        deadline_s=deadline,
+        kill_miner=kill_miner,
+        timeout_s=timeout,
+        export_format=export_format,
+    )
     result = run_localnet(cfg)
     if result.failures:
         raise typer.Exit(1)

@@ -23,7 +23,9 @@ def miner(
     wallet_name: Optional[str] = typer.Option(None, "--wallet.name", "--wallet-name", help="Coldkey name."),
     wallet_hotkey: Optional[str] = typer.Option(None, "--wallet.hotkey", "--wallet-hotkey", help="Hotkey name."),
     wallet_path: Optional[Path] = typer.Option(None, "--wallet.path", "--wallet-path", help="Wallets directory."),
-    network: Optional[str] = typer.Option(None, "--network", help="local, finney, test or ws://… (env DOJO_CHAIN_NETWORK)."),
+    network: Optional[str] = typer.Option(
+        None, "--network", help="local, finney, test or ws://… (env DOJO_CHAIN_NETWORK)."
+    ),
     netuid: Optional[int] = typer.Option(None, "--netuid", help="Subnet uid (env DOJO_CHAIN_NETUID)."),
     profile: Optional[str] = typer.Option(None, "--profile", help="Timing profile: prod or fast (env DOJO_PROFILE)."),
     home: Optional[Path] = typer.Option(None, "--home", help="Data directory (env DOJO_HOME, default ~/.dojo)."),

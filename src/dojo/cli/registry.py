@@ -16,7 +16,12 @@ import typer
 GROUPS: list[tuple[str, str, str, str]] = [
     ("wallet", "dojo.cli.wallet", "app", "Create and list bittensor wallets."),
     ("chain", "dojo.cli.chain", "app", "The local chain: init, register, stake, metagraph, balances."),
-    ("keys", "dojo.cli.keys", "app", "Key shell (run alone) or one action: api-key / subscription-key list, generate, delete."),
+    (
+        "keys",
+        "dojo.cli.keys",
+        "app",
+        "Key shell (run alone) or one action: api-key / subscription-key list, generate, delete.",
+    ),
     ("dataset", "dojo.cli.dataset", "app", "Datasets from the validator store: export as jsonl, parquet or hf."),
     ("synthetic", "dojo.cli.synthetic", "app", "Synthetic tasks: write one out to open in a browser, check documents."),
 ]

@@ -14,14 +14,20 @@ app = typer.Typer(no_args_is_help=True, help="Synthetic tasks: write one out to 
 
 
 def synthetic_api(
-    host: Optional[str] = typer.Option(None, help="Address to listen on \\[env DOJO_SYNTHETIC_HOST, default 127.0.0.1]."),
+    host: Optional[str] = typer.Option(
+        None, help="Address to listen on \\[env DOJO_SYNTHETIC_HOST, default 127.0.0.1]."
+    ),
     port: Optional[int] = typer.Option(None, help="Port to listen on \\[env DOJO_SYNTHETIC_PORT, default 5003]."),
     generator: Optional[str] = typer.Option(
-        None, "--generator", help="auto, procedural or llm \\[env DOJO_SYNTHETIC_GENERATOR, default auto]."),
+        None, "--generator", help="auto, procedural or llm \\[env DOJO_SYNTHETIC_GENERATOR, default auto]."
+    ),
     buffer_size: Optional[int] = typer.Option(
-        None, "--buffer-size", help="Tasks kept ready \\[env DOJO_SYNTHETIC_BUFFER_SIZE, default 16]."),
+        None, "--buffer-size", help="Tasks kept ready \\[env DOJO_SYNTHETIC_BUFFER_SIZE, default 16]."
+    ),
     seed: Optional[int] = typer.Option(None, "--seed", help="First procedural seed, for reproducible runs."),
-    redis_url: Optional[str] = typer.Option(None, "--redis-url", help="Keep the buffer in Redis \\[env DOJO_REDIS_URL]."),
+    redis_url: Optional[str] = typer.Option(
+        None, "--redis-url", help="Keep the buffer in Redis \\[env DOJO_REDIS_URL]."
+    ),
     home: Optional[Path] = typer.Option(None, "--home", help="Data directory \\[env DOJO_HOME, default ~/.dojo]."),
 ) -> None:
     """Run the synthetic API: GET /api/v1/tasks/next pops a ready task (204 when none), /health, /metrics."""
@@ -30,12 +36,20 @@ def synthetic_api(
     from dojo.serving import run_uvicorn
     from dojo.synthetic.service import create_app
 
-    settings = load_settings(home=home, redis_url=redis_url, synthetic__host=host, synthetic__port=port,
-                             synthetic__generator=generator, synthetic__buffer_size=buffer_size, synthetic__seed=seed)
+    settings = load_settings(
+        home=home,
+        redis_url=redis_url,
+        synthetic__host=host,
+        synthetic__port=port,
+        synthetic__generator=generator,
+        synthetic__buffer_size=buffer_size,
+        synthetic__seed=seed,
+    )
     setup_logging(settings.log_level, settings.log_json)
     application = create_app(settings)
-    run_uvicorn(application, host=settings.synthetic.host, port=settings.synthetic.port, log_config=None,
-                log_level="warning")
+    run_uvicorn(
+        application, host=settings.synthetic.host, port=settings.synthetic.port, log_config=None, log_level="warning"
+    )
 
 
 @app.command("sample")
@@ -54,9 +68,16 @@ def sample(
     (out / "prompt.md").write_text(task.prompt)
     for r in sorted(task.responses, key=lambda r: r.ladder_step):
         (out / f"rank{r.ladder_step}-{r.completion_id}.html").write_text(r.content)
-    (out / "truth.json").write_text(json.dumps(
-        {"task_id": str(task.task_id), "ground_truth": {str(k): v for k, v in task.ground_truth.items()},
-         "metadata": task.metadata}, indent=2))
+    (out / "truth.json").write_text(
+        json.dumps(
+            {
+                "task_id": str(task.task_id),
+                "ground_truth": {str(k): v for k, v in task.ground_truth.items()},
+                "metadata": task.metadata,
+            },
+            indent=2,
+        )
+    )
     Console().print(f"wrote task {task.task_id} ({task.metadata['family']}, {len(task.responses)} answers) to {out}")
 
 

@@ -10,22 +10,36 @@ import typer
 
 def validator(
     db_url: Optional[str] = typer.Option(
-        None, "--db-url", help="Store URL: sqlite:///FILE or postgresql+psycopg://… (env DOJO_VALIDATOR_DB_URL, default <home>/validator.db)."
+        None,
+        "--db-url",
+        help="Store URL: sqlite:///FILE or postgresql+psycopg://… (env DOJO_VALIDATOR_DB_URL, default <home>/validator.db).",
     ),
     task_source: Optional[str] = typer.Option(
-        None, "--task-source", help="'api' (the synthetic API) or 'procedural' (in-process) (env DOJO_VALIDATOR_TASK_SOURCE, default api)."
+        None,
+        "--task-source",
+        help="'api' (the synthetic API) or 'procedural' (in-process) (env DOJO_VALIDATOR_TASK_SOURCE, default api).",
     ),
     synthetic_api_url: Optional[str] = typer.Option(
-        None, "--synthetic-api-url", help="Synthetic API (env DOJO_VALIDATOR_SYNTHETIC_API_URL, default http://127.0.0.1:5003)."
+        None,
+        "--synthetic-api-url",
+        help="Synthetic API (env DOJO_VALIDATOR_SYNTHETIC_API_URL, default http://127.0.0.1:5003).",
     ),
     tasks_per_round: Optional[int] = typer.Option(None, "--tasks-per-round", min=1, max=1000, help="Tasks per round."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Make tasks, shuffles and ids reproducible (tests, local networks)."),
-    rounds: Optional[int] = typer.Option(None, "--rounds", min=1, help="Stop after this many rounds are fed back (default: run forever)."),
-    external_api_port: Optional[int] = typer.Option(None, "--external-api-port", min=1, max=65535, help="External-task API port (default 1888)."),
+    seed: Optional[int] = typer.Option(
+        None, "--seed", help="Make tasks, shuffles and ids reproducible (tests, local networks)."
+    ),
+    rounds: Optional[int] = typer.Option(
+        None, "--rounds", min=1, help="Stop after this many rounds are fed back (default: run forever)."
+    ),
+    external_api_port: Optional[int] = typer.Option(
+        None, "--external-api-port", min=1, max=65535, help="External-task API port (default 1888)."
+    ),
     wallet_name: Optional[str] = typer.Option(None, "--wallet.name", "--wallet-name", help="Coldkey name."),
     wallet_hotkey: Optional[str] = typer.Option(None, "--wallet.hotkey", "--wallet-hotkey", help="Hotkey name."),
     wallet_path: Optional[Path] = typer.Option(None, "--wallet.path", "--wallet-path", help="Wallets directory."),
-    network: Optional[str] = typer.Option(None, "--network", help="local, finney, test or ws://… (env DOJO_CHAIN_NETWORK)."),
+    network: Optional[str] = typer.Option(
+        None, "--network", help="local, finney, test or ws://… (env DOJO_CHAIN_NETWORK)."
+    ),
     netuid: Optional[int] = typer.Option(None, "--netuid", help="Subnet uid (env DOJO_CHAIN_NETUID)."),
     profile: Optional[str] = typer.Option(None, "--profile", help="Timing profile: prod or fast (env DOJO_PROFILE)."),
     home: Optional[Path] = typer.Option(None, "--home", help="Data directory (env DOJO_HOME, default ~/.dojo)."),

@@ -46,9 +46,13 @@ def iter_batches(db: Database, since: datetime | None, batch_size: int) -> Itera
     """Yield ``(task rows, pair rows, tasks read)`` per batch of stored tasks, oldest first."""
     last: tuple[datetime, str] | None = None
     while True:
-        q = (sa.select(Task).where(Task.state.in_(EXPORTABLE))
-             .options(selectinload(Task.assignments).selectinload(Assignment.results))
-             .order_by(Task.created_at, Task.id).limit(batch_size))
+        q = (
+            sa.select(Task)
+            .where(Task.state.in_(EXPORTABLE))
+            .options(selectinload(Task.assignments).selectinload(Assignment.results))
+            .order_by(Task.created_at, Task.id)
+            .limit(batch_size)
+        )
         if since is not None:
             q = q.where(Task.created_at >= since)
         if last is not None:
@@ -111,8 +115,14 @@ def _to_hf(parquet_path: Path, target: Path) -> None:
         ds.save_to_disk(str(target))
 
 
-def export_dataset(db_url: str, out: Path, fmt: str = "parquet", since: datetime | None = None,
-                   batch_size: int = 256, progress: Callable[[int], None] | None = None) -> ExportSummary:
+def export_dataset(
+    db_url: str,
+    out: Path,
+    fmt: str = "parquet",
+    since: datetime | None = None,
+    batch_size: int = 256,
+    progress: Callable[[int], None] | None = None,
+) -> ExportSummary:
     """Write ``tasks`` and ``pairs`` tables under ``out`` in ``fmt`` (jsonl | parquet | hf)."""
     if fmt not in FORMATS:
         raise DojoError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")

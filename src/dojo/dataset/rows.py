@@ -13,31 +13,48 @@ from dojo.validator.store.models import Task
 
 _SCORES = pa.list_(pa.struct([("completion_id", pa.string()), ("value", pa.float64())]))
 
-TASK_SCHEMA = pa.schema([
-    ("task_id", pa.string()),
-    ("source", pa.string()),
-    ("created_at", pa.timestamp("us", tz="UTC")),
-    ("prompt", pa.string()),
-    ("criteria", pa.string()),  # JSON of the criterion, e.g. {"type": "score", "min": 1, "max": 10}
-    ("responses", pa.list_(pa.struct([("completion_id", pa.string()), ("content", pa.string()),
-                                      ("model", pa.string())]))),
-    ("labels", pa.list_(pa.struct([("miner_hotkey", pa.string()), ("labeller_id", pa.string()),
-                                   ("submitted_at", pa.timestamp("us", tz="UTC")), ("scores", _SCORES)]))),
-    ("aggregate", _SCORES),  # mean of every labeller's values, normalised to [0, 1] (1 = best)
-    ("agreement", pa.float64()),  # mean pairwise Spearman between labellers mapped to [0, 1]; null below 2
-    ("n_labellers", pa.int32()),
-    ("ground_truth", pa.list_(pa.struct([("completion_id", pa.string()), ("rank", pa.int32())]))),
-])
+TASK_SCHEMA = pa.schema(
+    [
+        ("task_id", pa.string()),
+        ("source", pa.string()),
+        ("created_at", pa.timestamp("us", tz="UTC")),
+        ("prompt", pa.string()),
+        ("criteria", pa.string()),  # JSON of the criterion, e.g. {"type": "score", "min": 1, "max": 10}
+        (
+            "responses",
+            pa.list_(pa.struct([("completion_id", pa.string()), ("content", pa.string()), ("model", pa.string())])),
+        ),
+        (
+            "labels",
+            pa.list_(
+                pa.struct(
+                    [
+                        ("miner_hotkey", pa.string()),
+                        ("labeller_id", pa.string()),
+                        ("submitted_at", pa.timestamp("us", tz="UTC")),
+                        ("scores", _SCORES),
+                    ]
+                )
+            ),
+        ),
+        ("aggregate", _SCORES),  # mean of every labeller's values, normalised to [0, 1] (1 = best)
+        ("agreement", pa.float64()),  # mean pairwise Spearman between labellers mapped to [0, 1]; null below 2
+        ("n_labellers", pa.int32()),
+        ("ground_truth", pa.list_(pa.struct([("completion_id", pa.string()), ("rank", pa.int32())]))),
+    ]
+)
 
-PAIR_SCHEMA = pa.schema([
-    ("prompt", pa.string()),
-    ("chosen", pa.string()),
-    ("rejected", pa.string()),
-    ("margin", pa.float64()),
-    ("task_id", pa.string()),
-    ("chosen_id", pa.string()),
-    ("rejected_id", pa.string()),
-])
+PAIR_SCHEMA = pa.schema(
+    [
+        ("prompt", pa.string()),
+        ("chosen", pa.string()),
+        ("rejected", pa.string()),
+        ("margin", pa.float64()),
+        ("task_id", pa.string()),
+        ("chosen_id", pa.string()),
+        ("rejected_id", pa.string()),
+    ]
+)
 
 
 def _normalise(value: float, criteria: dict[str, Any], n: int) -> float:
@@ -63,10 +80,14 @@ def build_rows(task: Task) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]
         for labeller_id, entry in per_labeller.items():
             if set(entry["scores"]) != set(ids):
                 continue  # a partial answer is not a usable label
-            labels.append({
-                "miner_hotkey": a.hotkey, "labeller_id": labeller_id, "submitted_at": entry["submitted_at"],
-                "scores": [{"completion_id": c, "value": float(entry["scores"][c])} for c in ids],
-            })
+            labels.append(
+                {
+                    "miner_hotkey": a.hotkey,
+                    "labeller_id": labeller_id,
+                    "submitted_at": entry["submitted_at"],
+                    "scores": [{"completion_id": c, "value": float(entry["scores"][c])} for c in ids],
+                }
+            )
             vec = np.empty(n)
             for c, v in entry["scores"].items():
                 vec[index[c]] = _normalise(float(v), task.criteria, n)
@@ -88,8 +109,10 @@ def build_rows(task: Task) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]
         "created_at": task.created_at,
         "prompt": task.prompt,
         "criteria": _json(task.criteria),
-        "responses": [{"completion_id": str(r["completion_id"]), "content": r["content"],
-                       "model": r.get("model")} for r in task.responses],
+        "responses": [
+            {"completion_id": str(r["completion_id"]), "content": r["content"], "model": r.get("model")}
+            for r in task.responses
+        ],
         "labels": labels,
         "aggregate": [{"completion_id": c, "value": float(mean[i])} for i, c in enumerate(ids)],
         "agreement": agreement,
@@ -103,9 +126,17 @@ def build_rows(task: Task) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]
         if margin == 0:
             continue  # people saw no difference: no preference to learn from
         win, lose = (i, j) if margin > 0 else (j, i)
-        pair_rows.append({"prompt": task.prompt, "chosen": content[ids[win]], "rejected": content[ids[lose]],
-                          "margin": abs(margin), "task_id": task.id, "chosen_id": ids[win],
-                          "rejected_id": ids[lose]})
+        pair_rows.append(
+            {
+                "prompt": task.prompt,
+                "chosen": content[ids[win]],
+                "rejected": content[ids[lose]],
+                "margin": abs(margin),
+                "task_id": task.id,
+                "chosen_id": ids[win],
+                "rejected_id": ids[lose],
+            }
+        )
     return row, pair_rows
 
 

@@ -76,25 +76,38 @@ class SimulatedLabeller:
         body = await self._call(client, "GET", "/api/v1/auth/nonce", params={"address": self.address})
         assert isinstance(body, dict)
         message = SiweMessage(
-            domain=self.domain, address=self.address, statement="Sign in to Dojo to label tasks.",
-            uri=f"http://{self.domain}", version="1", chain_id=self.chain_id, nonce=body["nonce"],
+            domain=self.domain,
+            address=self.address,
+            statement="Sign in to Dojo to label tasks.",
+            uri=f"http://{self.domain}",
+            version="1",
+            chain_id=self.chain_id,
+            nonce=body["nonce"],
             issued_at=datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
         ).prepare_message()
         signature = self._account.sign_message(encode_defunct(text=message)).signature.hex()
         if not signature.startswith("0x"):
             signature = "0x" + signature
-        token = await self._call(client, "POST", "/api/v1/worker/login", json={"message": message, "signature": signature})
+        token = await self._call(
+            client, "POST", "/api/v1/worker/login", json={"message": message, "signature": signature}
+        )
         assert isinstance(token, dict)
         self._token = token["token"]
 
     async def link(self, client: httpx.AsyncClient) -> None:
         """Add the miner as a partner with its subscription key."""
-        await self._call(client, "POST", "/api/v1/worker/partners",
-                         json={"name": f"miner of {self.name}", "subscription_key": self.subscription_key})
+        await self._call(
+            client,
+            "POST",
+            "/api/v1/worker/partners",
+            json={"name": f"miner of {self.name}", "subscription_key": self.subscription_key},
+        )
 
     async def label_open_tasks(self, client: httpx.AsyncClient) -> int:
         """Answer every open task not answered yet whose truth the oracle knows; returns how many."""
-        page = await self._call(client, "GET", "/api/v1/tasks", params={"status": "open", "limit": 50, "sort": "newest"})
+        page = await self._call(
+            client, "GET", "/api/v1/tasks", params={"status": "open", "limit": 50, "sort": "newest"}
+        )
         assert isinstance(page, dict)
         done = 0
         for summary in page["tasks"]:
@@ -110,7 +123,9 @@ class SimulatedLabeller:
             if criteria.get("type") == "ranking":
                 scores = score_ranking(self.skill, ranks, self._rng)
             else:
-                scores = score_completions(self.skill, ranks, self._rng, criteria.get("min", 1), criteria.get("max", 10))
+                scores = score_completions(
+                    self.skill, ranks, self._rng, criteria.get("min", 1), criteria.get("max", 10)
+                )
             try:
                 await self._call(client, "PUT", f"/api/v1/tasks/{summary['id']}/result", json={"scores": scores})
             except LabellerError as exc:

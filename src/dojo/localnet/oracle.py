@@ -37,7 +37,8 @@ class TruthOracle:
         try:
             rows = db.execute(
                 "SELECT a.id, a.task_id, a.completion_map, t.ground_truth FROM assignments a "
-                "JOIN tasks t ON t.id = a.task_id WHERE a.id > ? ORDER BY a.id", (self._last_assignment,)
+                "JOIN tasks t ON t.id = a.task_id WHERE a.id > ? ORDER BY a.id",
+                (self._last_assignment,),
             ).fetchall()
         except sqlite3.OperationalError:
             return  # the validator has not created its tables yet

@@ -20,10 +20,13 @@ def _live_view(net: LocalNetwork, status: dict[str, Any], started: float) -> Gro
     tasks = status["tasks"]
     made = sum(tasks.values())
     head = Text.assemble(
-        ("round ", "bold"), f"{status['rounds']}/{net.cfg.rounds} scored   ",
-        ("tasks ", "bold"), f"{made} created, {tasks.get('dispatched', 0)} out with miners, "
+        ("round ", "bold"),
+        f"{status['rounds']}/{net.cfg.rounds} scored   ",
+        ("tasks ", "bold"),
+        f"{made} created, {tasks.get('dispatched', 0)} out with miners, "
         f"{tasks.get('scored', 0) + tasks.get('fed_back', 0)} scored   ",
-        ("elapsed ", "bold"), f"{time.monotonic() - started:.0f}s",
+        ("elapsed ", "bold"),
+        f"{time.monotonic() - started:.0f}s",
     )
     table = Table(box=None, pad_edge=False)
     for col in ("miner", "crew", "labels", "mean task score", "running score"):
@@ -31,16 +34,23 @@ def _live_view(net: LocalNetwork, status: dict[str, Any], started: float) -> Gro
     for m in net.miners:
         mean = status["means"].get(m.hotkey)
         score = status["scores"].get(m.hotkey)
-        table.add_row(f"miner{m.index}" + (" [red](killed)[/]" if m.killed else ""),
-                      crew_label(m.crew), str(status["labels"].get(m.hotkey, 0)),
-                      "—" if mean is None else f"{mean:.3f}", "—" if score is None else f"{score:.3f}")
+        table.add_row(
+            f"miner{m.index}" + (" [red](killed)[/]" if m.killed else ""),
+            crew_label(m.crew),
+            str(status["labels"].get(m.hotkey, 0)),
+            "—" if mean is None else f"{mean:.3f}",
+            "—" if score is None else f"{score:.3f}",
+        )
     return Group(head, table, *[Text(e, style="yellow") for e in net.events])
 
 
 def leaderboard_table(rows: list[MinerResult]) -> Table:
     """The final table: each miner's crew, scores, weight and balance, best first."""
-    table = Table(title="Leaderboard", title_style="bold",
-                  caption="score: mean task score · running: the score weights come from · balance: emission earned")
+    table = Table(
+        title="Leaderboard",
+        title_style="bold",
+        caption="score: mean task score · running: the score weights come from · balance: emission earned",
+    )
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("miner (uid)", no_wrap=True, max_width=11)
     table.add_column("crew", ratio=1, min_width=12)
@@ -48,10 +58,16 @@ def leaderboard_table(rows: list[MinerResult]) -> Table:
         table.add_column(col, justify="right", no_wrap=True)
     for i, r in enumerate(sorted(rows, key=lambda r: -r.weight), 1):
         name = f"{r.name} ({r.uid})" + ("\n[red]killed[/]" if r.killed else "")
-        table.add_row(str(i), name, crew_label(r.crew), str(r.labels),
-                      "—" if r.mean_task_score is None else f"{r.mean_task_score:.3f}",
-                      "—" if r.running_score is None else f"{r.running_score:.3f}",
-                      f"{r.weight:.3f}", f"{r.balance:.3f}")
+        table.add_row(
+            str(i),
+            name,
+            crew_label(r.crew),
+            str(r.labels),
+            "—" if r.mean_task_score is None else f"{r.mean_task_score:.3f}",
+            "—" if r.running_score is None else f"{r.running_score:.3f}",
+            f"{r.weight:.3f}",
+            f"{r.balance:.3f}",
+        )
     return table
 
 
@@ -69,13 +85,19 @@ async def _run(net: LocalNetwork, console: Console) -> LocalnetResult:
                 await asyncio.sleep(0.1)
         with console.status("starting the validator…"):
             await asyncio.to_thread(net.start_validator)
-        console.print(f"[green]✓[/] {len(net.services)} processes up: "
-                      + ", ".join(f"{s.name} (pid {s.pid})" for s in net.services))
+        console.print(
+            f"[green]✓[/] {len(net.services)} processes up: "
+            + ", ".join(f"{s.name} (pid {s.pid})" for s in net.services)
+        )
         started = time.monotonic()
         if net.cfg.external_tasks:
             await net.submit_external()
-        with Live(_live_view(net, net.status(), started), console=console, refresh_per_second=4,
-                  transient=not console.is_terminal) as live:
+        with Live(
+            _live_view(net, net.status(), started),
+            console=console,
+            refresh_per_second=4,
+            transient=not console.is_terminal,
+        ) as live:
             while True:
                 status = await asyncio.to_thread(net.status)
                 live.update(_live_view(net, status, started))
@@ -84,8 +106,10 @@ async def _run(net: LocalNetwork, console: Console) -> LocalnetResult:
                 code = net.validator.exit_code()
                 if code is not None:
                     if code != 0:
-                        raise DojoError(f"the validator exited with code {code}; see {net.validator.log_path}\n"
-                                        f"{net.validator.tail()}")
+                        raise DojoError(
+                            f"the validator exited with code {code}; see {net.validator.log_path}\n"
+                            f"{net.validator.tail()}"
+                        )
                     break
                 failed = net.failures()
                 if failed:
@@ -107,8 +131,15 @@ async def _run(net: LocalNetwork, console: Console) -> LocalnetResult:
         _keep_open(net, console)
         stop.set()
         await asyncio.gather(*crews, return_exceptions=True)
-    return LocalnetResult(home=net.home, miners=rows, dataset_dir=dataset_dir, dataset_tasks=n, external=external,
-                          failures=[], ranked_as_expected=net.ranked_as_expected(rows))
+    return LocalnetResult(
+        home=net.home,
+        miners=rows,
+        dataset_dir=dataset_dir,
+        dataset_tasks=n,
+        external=external,
+        failures=[],
+        ranked_as_expected=net.ranked_as_expected(rows),
+    )
 
 
 def _keep_open(net: LocalNetwork, console: Console) -> None:
@@ -168,10 +199,15 @@ def run_localnet(cfg: LocalnetConfig, console: Console | None = None) -> Localne
     for ext in result.external:
         res = ext.get("result") or {}
         agree = res.get("agreement")
-        console.print(f"external task {ext.get('id')}: {ext.get('state')}"
-                      + (f", {res.get('labellers')} labels, agreement {agree:.2f}" if agree is not None else ""))
-    verdict = ("[green]✓ the weights rank the miners by the quality of their crews[/]" if result.ranked_as_expected
-               else "[yellow]! the weights do not rank every miner by its crew's quality this time[/]")
+        console.print(
+            f"external task {ext.get('id')}: {ext.get('state')}"
+            + (f", {res.get('labellers')} labels, agreement {agree:.2f}" if agree is not None else "")
+        )
+    verdict = (
+        "[green]✓ the weights rank the miners by the quality of their crews[/]"
+        if result.ranked_as_expected
+        else "[yellow]! the weights do not rank every miner by its crew's quality this time[/]"
+    )
     console.print(verdict)
     console.print(f"dataset: {result.dataset_tasks} labelled tasks written to {result.dataset_dir}")
     for f in failures:

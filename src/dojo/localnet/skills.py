@@ -30,7 +30,9 @@ def true_score(rank: int, n: int, lo: int = 1, hi: int = 10) -> float:
     return hi - rank * (hi - lo) / (n - 1)
 
 
-def score_completions(skill: Skill, ranks: dict[str, int], rng: random.Random, lo: int = 1, hi: int = 10) -> dict[str, int]:
+def score_completions(
+    skill: Skill, ranks: dict[str, int], rng: random.Random, lo: int = 1, hi: int = 10
+) -> dict[str, int]:
     """One labeller's integer scores in ``[lo, hi]`` for completions whose true ranks are ``ranks``."""
     n = len(ranks)
     out: dict[str, int] = {}

@@ -95,8 +95,15 @@ def create_app(settings: Settings, wallet: Wallet, chain: Chain, worker_client: 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         pruned = await asyncio.to_thread(store.prune_sync, datetime.now(timezone.utc) - KEEP_LINKS)
-        log(logger, "miner.started", hotkey=hotkey, netuid=chain.netuid, worker_api=worker_client.base_url,
-            tasks_known=await asyncio.to_thread(store.count_sync), pruned=pruned)
+        log(
+            logger,
+            "miner.started",
+            hotkey=hotkey,
+            netuid=chain.netuid,
+            worker_api=worker_client.base_url,
+            tasks_known=await asyncio.to_thread(store.count_sync),
+            pruned=pruned,
+        )
         try:
             yield
         finally:
@@ -149,8 +156,14 @@ def create_app(settings: Settings, wallet: Wallet, chain: Chain, worker_client: 
                 worker_task_id = await worker_client.create_task(task)
                 expire_at = _aware(task.expire_at).astimezone(timezone.utc).isoformat()
                 link = await store.put(caller, task_id, worker_task_id, expire_at)
-                log(logger, "task.accepted", task_id=task_id, validator=caller, worker_task_id=worker_task_id,
-                    responses=len(task.responses))
+                log(
+                    logger,
+                    "task.accepted",
+                    task_id=task_id,
+                    validator=caller,
+                    worker_task_id=worker_task_id,
+                    responses=len(task.responses),
+                )
             else:
                 log(logger, "task.repeated", task_id=task_id, validator=caller, worker_task_id=link.worker_task_id)
         return TaskAccepted(worker_task_id=link.worker_task_id)

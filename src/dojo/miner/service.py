@@ -126,11 +126,13 @@ async def serve_miner(
     neuron = await asyncio.to_thread(check_registered, chain, wallet, settings)
     sock = listen(m.host, m.port)
     port = sock.getsockname()[1]
-    worker = WorkerApiClient(m.worker_api_url, m.api_key, timeout=m.worker_api_timeout_s,
-                             attempts=m.worker_api_attempts)
+    worker = WorkerApiClient(
+        m.worker_api_url, m.api_key, timeout=m.worker_api_timeout_s, attempts=m.worker_api_attempts
+    )
     app = create_app(settings, wallet, chain, worker)
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=10,
-                            server_header=False)
+    config = uvicorn.Config(
+        app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=10, server_header=False
+    )
     server = uvicorn.Server(config)
     try:
         with _quiet_signals():
@@ -150,8 +152,16 @@ async def serve_miner(
                     with suppress(Exception):
                         await serving
                     raise
-            log(logger, "miner.published", hotkey=hotkey, uid=neuron.uid, ip=ip, port=port,
-                network=settings.chain.network, netuid=settings.chain.netuid)
+            log(
+                logger,
+                "miner.published",
+                hotkey=hotkey,
+                uid=neuron.uid,
+                ip=ip,
+                port=port,
+                network=settings.chain.network,
+                netuid=settings.chain.netuid,
+            )
             if stop is not None:
                 stopper = asyncio.create_task(stop.wait())
                 await asyncio.wait({serving, stopper}, return_when=asyncio.FIRST_COMPLETED)

@@ -125,13 +125,27 @@ class WorkerApiClient:
                 response = await self._http.request(method, path, json=json)
             except httpx.TransportError as exc:  # connect refused, reset, timeouts, protocol errors
                 last = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                log(logger, "worker_api.retry", logging.WARNING, method=method, path=path, attempt=attempt + 1,
-                    reason=last)
+                log(
+                    logger,
+                    "worker_api.retry",
+                    logging.WARNING,
+                    method=method,
+                    path=path,
+                    attempt=attempt + 1,
+                    reason=last,
+                )
                 continue
             if response.status_code >= 500:
                 last = f"HTTP {response.status_code}: {_error_detail(response)}"
-                log(logger, "worker_api.retry", logging.WARNING, method=method, path=path, attempt=attempt + 1,
-                    reason=last)
+                log(
+                    logger,
+                    "worker_api.retry",
+                    logging.WARNING,
+                    method=method,
+                    path=path,
+                    attempt=attempt + 1,
+                    reason=last,
+                )
                 continue
             if response.status_code >= 400:
                 raise WorkerApiRejected(response.status_code, _error_detail(response))
@@ -179,4 +193,6 @@ class WorkerApiClient:
 
     async def send_feedback(self, worker_task_id: str, feedback: Feedback) -> None:
         """Forward a validator's feedback so the worker API can grade the labellers."""
-        await self._call("POST", f"/api/v1/tasks/{quote(worker_task_id, safe='')}/feedback", feedback.model_dump(mode="json"))
+        await self._call(
+            "POST", f"/api/v1/tasks/{quote(worker_task_id, safe='')}/feedback", feedback.model_dump(mode="json")
+        )

@@ -61,8 +61,14 @@ class FallbackGenerator:
             return self.primary.generate()
         except Exception as exc:  # noqa: BLE001 - any primary failure means: use the fallback for this task
             self.fallbacks += 1
-            log(logger, "synthetic.primary_failed", logging.WARNING, generator=self.primary.name,
-                fallback=self.fallback.name, error=str(exc)[:200])
+            log(
+                logger,
+                "synthetic.primary_failed",
+                logging.WARNING,
+                generator=self.primary.name,
+                fallback=self.fallback.name,
+                error=str(exc)[:200],
+            )
             return self.fallback.generate()
 
 
@@ -88,13 +94,21 @@ def make_generator(s: SyntheticSettings, probe: bool = True) -> Generator:
         return procedural
     if not s.llm_api_key:
         if mode == "llm":
-            log(logger, "synthetic.generator_fallback", logging.WARNING, wanted="llm", using="procedural",
-                reason="no API key: set DOJO_SYNTHETIC_LLM_API_KEY")
+            log(
+                logger,
+                "synthetic.generator_fallback",
+                logging.WARNING,
+                wanted="llm",
+                using="procedural",
+                reason="no API key: set DOJO_SYNTHETIC_LLM_API_KEY",
+            )
         return procedural
     if probe:
         problem = probe_endpoint(s.llm_base_url, s.llm_api_key, timeout=min(10.0, s.llm_timeout_s))
         if problem:
-            log(logger, "synthetic.generator_fallback", logging.WARNING, wanted=mode, using="procedural", reason=problem)
+            log(
+                logger, "synthetic.generator_fallback", logging.WARNING, wanted=mode, using="procedural", reason=problem
+            )
             return procedural
     from dojo.synthetic.llm import LLMGenerator
 

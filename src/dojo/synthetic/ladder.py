@@ -32,8 +32,11 @@ LADDER: tuple[Step, ...] = (
     Step(0, "faithful: every requested feature and user action works"),
     Step(1, "one requested feature missing"),
     Step(2, "two requested features missing"),
-    Step(3, "two requested features missing and a requested user action broken "
-            "(or a requested feature replaced by an unrequested one)"),
+    Step(
+        3,
+        "two requested features missing and a requested user action broken "
+        "(or a requested feature replaced by an unrequested one)",
+    ),
     Step(4, "as step 3 and a third requested feature missing"),
 )
 MAX_STEPS = len(LADDER)
@@ -54,8 +57,9 @@ class Degradation:
         return not (self.removed or self.broken or self.added)
 
 
-def plan(requested: Sequence[str], actions: Sequence[str], extras: Sequence[str], n: int,
-         rng: random.Random) -> list[Degradation]:
+def plan(
+    requested: Sequence[str], actions: Sequence[str], extras: Sequence[str], n: int, rng: random.Random
+) -> list[Degradation]:
     """The degradations of an ``n``-answer task over ``requested`` features (``actions`` ⊆ requested).
 
     Needs at least 3 requested features with at least one user action among them, and one

@@ -72,8 +72,11 @@ class Usage:
     repairs: int = 0
 
     def cost(self, s: SyntheticSettings) -> float:
-        return round(self.prompt_tokens * s.llm_input_usd_per_mtok / 1e6
-                     + self.completion_tokens * s.llm_output_usd_per_mtok / 1e6, 6)
+        return round(
+            self.prompt_tokens * s.llm_input_usd_per_mtok / 1e6
+            + self.completion_tokens * s.llm_output_usd_per_mtok / 1e6,
+            6,
+        )
 
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
@@ -95,15 +98,21 @@ class LLMGenerator:
 
     name = "llm"
 
-    def __init__(self, settings: SyntheticSettings, client: openai.OpenAI | None = None,
-                 rng: random.Random | None = None, n_responses: int = 4) -> None:
+    def __init__(
+        self,
+        settings: SyntheticSettings,
+        client: openai.OpenAI | None = None,
+        rng: random.Random | None = None,
+        n_responses: int = 4,
+    ) -> None:
         if not settings.llm_api_key and client is None:
             raise LLMError("the llm generator needs an API key: set DOJO_SYNTHETIC_LLM_API_KEY")
         self.s = settings
         self.n = n_responses
         self.rng = rng or random.Random()
-        self.client = client or openai.OpenAI(base_url=settings.llm_base_url, api_key=settings.llm_api_key,
-                                              timeout=settings.llm_timeout_s, max_retries=0)
+        self.client = client or openai.OpenAI(
+            base_url=settings.llm_base_url, api_key=settings.llm_api_key, timeout=settings.llm_timeout_s, max_retries=0
+        )
 
     # -- one chat call, retried -------------------------------------------------------------
     def _chat(self, messages: list[dict[str, str]], usage: Usage, model_cls: type[BaseModel]) -> Any:
@@ -116,8 +125,11 @@ class LLMGenerator:
                 delay *= 2
             try:
                 reply = self.client.chat.completions.create(  # type: ignore[call-overload]
-                    model=self.s.llm_model, messages=messages,
-                    response_format={"type": "json_object"}, temperature=self.s.llm_temperature)
+                    model=self.s.llm_model,
+                    messages=messages,
+                    response_format={"type": "json_object"},
+                    temperature=self.s.llm_temperature,
+                )
             except RETRYABLE as exc:
                 last = exc
                 log(logger, "llm.retry", logging.WARNING, attempt=attempt, reason=type(exc).__name__)
@@ -135,8 +147,10 @@ class LLMGenerator:
                 last = exc
                 log(logger, "llm.retry", logging.WARNING, attempt=attempt, reason="malformed reply", detail=_short(exc))
                 continue
-        raise LLMError(f"no usable reply from the LLM endpoint after {self.s.llm_max_attempts} attempts: "
-                       f"{type(last).__name__}: {_short(last)}")
+        raise LLMError(
+            f"no usable reply from the LLM endpoint after {self.s.llm_max_attempts} attempts: "
+            f"{type(last).__name__}: {_short(last)}"
+        )
 
     def _document(self, messages: list[dict[str, str]], usage: Usage) -> str | None:
         """A validated document, repaired once if needed; None when it cannot be made valid."""
@@ -186,27 +200,54 @@ class LLMGenerator:
             raise LLMError("fewer than two valid answers; task dropped")
         return self._task(spec, topic, docs, usage)
 
-    def _task(self, spec: dict[str, Any], topic: str, docs: list[tuple[Degradation, str]], usage: Usage) -> SyntheticTask:
+    def _task(
+        self, spec: dict[str, Any], topic: str, docs: list[tuple[Degradation, str]], usage: Usage
+    ) -> SyntheticTask:
         responses = []
         ladder = []
         for rank, (deg, html) in enumerate(docs):  # ranks stay dense when a variant was dropped
             cid = uuid.UUID(int=self.rng.getrandbits(128), version=4)
-            responses.append(SyntheticResponse(completion_id=cid, content=html, model=self.s.llm_model, ladder_step=rank))
-            ladder.append({"completion_id": str(cid), "step": deg.step, "rank": rank, "meaning": LADDER[deg.step].meaning,
-                           "removed": list(deg.removed), "broken": list(deg.broken), "added": list(deg.added)})
+            responses.append(
+                SyntheticResponse(completion_id=cid, content=html, model=self.s.llm_model, ladder_step=rank)
+            )
+            ladder.append(
+                {
+                    "completion_id": str(cid),
+                    "step": deg.step,
+                    "rank": rank,
+                    "meaning": LADDER[deg.step].meaning,
+                    "removed": list(deg.removed),
+                    "broken": list(deg.broken),
+                    "added": list(deg.added),
+                }
+            )
         truth = {r.completion_id: r.ladder_step for r in responses}
         self.rng.shuffle(responses)
-        prompt = (f"Write one self-contained HTML page (inline CSS and JavaScript only, no external files or network "
-                  f"requests): {spec['title']}.\n\n"
-                  + re.sub(r"^- \[[a-z0-9_]+\] ", "- ", prompts.spec_text(spec), flags=re.MULTILINE))
+        prompt = (
+            f"Write one self-contained HTML page (inline CSS and JavaScript only, no external files or network "
+            f"requests): {spec['title']}.\n\n"
+            + re.sub(r"^- \[[a-z0-9_]+\] ", "- ", prompts.spec_text(spec), flags=re.MULTILINE)
+        )
         return SyntheticTask(
-            task_id=uuid.UUID(int=self.rng.getrandbits(128), version=4), prompt=prompt, responses=responses,
+            task_id=uuid.UUID(int=self.rng.getrandbits(128), version=4),
+            prompt=prompt,
+            responses=responses,
             ground_truth=truth,
-            metadata={"generator": "llm", "family": topic, "params": {"title": spec["title"]}, "spec": spec,
-                      "requested": [i["key"] for i in spec["features"] + spec["user_actions"]], "ladder": ladder,
-                      "model": self.s.llm_model, "tokens": {"prompt": usage.prompt_tokens, "completion": usage.completion_tokens},
-                      "cost_usd": usage.cost(self.s), "calls": usage.calls, "retries": usage.retries,
-                      "repairs": usage.repairs, "dropped": self.n - len(docs)},
+            metadata={
+                "generator": "llm",
+                "family": topic,
+                "params": {"title": spec["title"]},
+                "spec": spec,
+                "requested": [i["key"] for i in spec["features"] + spec["user_actions"]],
+                "ladder": ladder,
+                "model": self.s.llm_model,
+                "tokens": {"prompt": usage.prompt_tokens, "completion": usage.completion_tokens},
+                "cost_usd": usage.cost(self.s),
+                "calls": usage.calls,
+                "retries": usage.retries,
+                "repairs": usage.repairs,
+                "dropped": self.n - len(docs),
+            },
         )
 
 

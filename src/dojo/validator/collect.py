@@ -19,7 +19,9 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
 
-def map_results(view: AssignmentView, reply: protocol.ResultsReply | BaseException, max_labellers: int) -> CollectOutcome:
+def map_results(
+    view: AssignmentView, reply: protocol.ResultsReply | BaseException, max_labellers: int
+) -> CollectOutcome:
     """Rows for one copy. A labeller answer is dropped when it came after the copy's deadline, repeats a
     labeller, or is not one valid value per completion; the first ``max_labellers`` in time are kept."""
     if isinstance(reply, BaseException):
@@ -31,7 +33,9 @@ def map_results(view: AssignmentView, reply: protocol.ResultsReply | BaseExcepti
     for res in sorted(reply.results, key=lambda r: r.submitted_at):
         if res.labeller_id in kept or len(kept) >= max_labellers:
             continue
-        submitted = res.submitted_at if res.submitted_at.tzinfo else res.submitted_at.replace(tzinfo=view.expire_at.tzinfo)
+        submitted = (
+            res.submitted_at if res.submitted_at.tzinfo else res.submitted_at.replace(tzinfo=view.expire_at.tzinfo)
+        )
         if submitted > view.expire_at:
             continue
         scores = {str(k): float(v) for k, v in res.scores.items()}

@@ -75,8 +75,14 @@ def wire_task(payload: dict[str, Any], expire_at: datetime) -> protocol.Task:
     return protocol.Task.model_validate({**payload, "expire_at": expire_at})
 
 
-def plan_round(tasks: list[NewTask], miners: list[MinerTarget], seed: int | None, expire_at: datetime,
-               obfuscate: Obfuscator | None, workers: int | None = None) -> list[NewAssignment]:
+def plan_round(
+    tasks: list[NewTask],
+    miners: list[MinerTarget],
+    seed: int | None,
+    expire_at: datetime,
+    obfuscate: Obfuscator | None,
+    workers: int | None = None,
+) -> list[NewAssignment]:
     """Every miner's copy of every task (CPU work: call it in a thread).
 
     Copies are independent (each has its own random source), so they are built on a small thread
@@ -88,8 +94,14 @@ def plan_round(tasks: list[NewTask], miners: list[MinerTarget], seed: int | None
         task, miner = pair
         plan = build_copy(task, miner.hotkey, copy_rng(seed, task.id, miner.hotkey), obfuscate)
         wire_task(plan.payload, expire_at)  # fail here, not at the miner, if a copy is malformed
-        return NewAssignment(task_id=task.id, miner=miner, miner_task_id=plan.miner_task_id,
-                             completion_map=plan.completion_map, payload=plan.payload, expire_at=expire_at)
+        return NewAssignment(
+            task_id=task.id,
+            miner=miner,
+            miner_task_id=plan.miner_task_id,
+            completion_map=plan.completion_map,
+            payload=plan.payload,
+            expire_at=expire_at,
+        )
 
     n = workers if workers is not None else min(4, os.cpu_count() or 1)
     if n <= 1 or len(pairs) < 2:

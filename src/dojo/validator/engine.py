@@ -94,8 +94,9 @@ class Engine:
         if self.chain is None:
             return self.active
         meta = await asyncio.to_thread(self.chain.metagraph)
-        candidates = [MinerTarget(n.uid, n.hotkey, n.address) for n in meta.neurons
-                      if n.address and n.hotkey != self.self_hotkey]
+        candidates = [
+            MinerTarget(n.uid, n.hotkey, n.address) for n in meta.neurons if n.address and n.hotkey != self.self_hotkey
+        ]
         replies = await self.gateway.heartbeat(candidates)
         active = []
         for m in candidates:
@@ -103,8 +104,14 @@ class Engine:
             if isinstance(r, protocol.HeartbeatReply) and r.hotkey == m.hotkey:
                 active.append(m)
             else:
-                log(logger, "miner.inactive", level=logging.DEBUG, uid=m.uid, hotkey=m.hotkey,
-                    reason=describe(r) if isinstance(r, BaseException) else "bad heartbeat")
+                log(
+                    logger,
+                    "miner.inactive",
+                    level=logging.DEBUG,
+                    uid=m.uid,
+                    hotkey=m.hotkey,
+                    reason=describe(r) if isinstance(r, BaseException) else "bad heartbeat",
+                )
         self.active = sorted(active, key=lambda m: m.uid)
         log(logger, "heartbeat", candidates=len(candidates), active=len(self.active))
         return self.active
@@ -150,8 +157,11 @@ class Engine:
         if not planned:
             return 0
         now = self.clock()
-        stale = [a.id for a in planned
-                 if (a.expire_at - now).total_seconds() < self.config.min_deadline_left * self.config.deadline_s]
+        stale = [
+            a.id
+            for a in planned
+            if (a.expire_at - now).total_seconds() < self.config.min_deadline_left * self.config.deadline_s
+        ]
         if stale:
             fresh = now + timedelta(seconds=self.config.deadline_s)
             await self._db(self.store.refresh_expiry, stale, fresh)
@@ -166,8 +176,15 @@ class Engine:
             else:
                 reason = describe(r) if isinstance(r, BaseException) else "no reply"
                 outcomes[a.id] = (None, reason)
-                log(logger, "dispatch.failed", level=logging.WARNING, task_id=a.task_id, uid=a.miner.uid,
-                    hotkey=a.miner.hotkey, reason=reason)
+                log(
+                    logger,
+                    "dispatch.failed",
+                    level=logging.WARNING,
+                    task_id=a.task_id,
+                    uid=a.miner.uid,
+                    hotkey=a.miner.hotkey,
+                    reason=reason,
+                )
         await self._db(self.store.record_dispatch, outcomes)
         log(logger, "dispatch", copies=len(planned), accepted=sum(1 for w, _ in outcomes.values() if w))
         return len(planned)
@@ -187,8 +204,15 @@ class Engine:
                 reply = replies.get(v.miner_task_id, RuntimeError("no reply"))
                 outcomes[v.id] = map_results(v, reply, self.config.max_labellers)
                 if outcomes[v.id].error:
-                    log(logger, "collect.failed", level=logging.WARNING, task_id=task_id, uid=v.miner.uid,
-                        hotkey=v.miner.hotkey, reason=outcomes[v.id].error)
+                    log(
+                        logger,
+                        "collect.failed",
+                        level=logging.WARNING,
+                        task_id=task_id,
+                        uid=v.miner.uid,
+                        hotkey=v.miner.hotkey,
+                        reason=outcomes[v.id].error,
+                    )
             await self._db(self.store.record_collect, task_id, outcomes)
         log(logger, "collect", tasks=len(due), copies=len(views))
         return len(due)
@@ -205,8 +229,13 @@ class Engine:
             result = await asyncio.to_thread(score_stored_round, rnd, self.config.scoring)
             if await self._db(self.store.record_scores, result):
                 done.append(rnd.round_id)
-                log(logger, "round.scored", round=rnd.round_id, scores=len(result.task_scores),
-                    miners=len(result.running))
+                log(
+                    logger,
+                    "round.scored",
+                    round=rnd.round_id,
+                    scores=len(result.task_scores),
+                    miners=len(result.running),
+                )
 
     # ---- feedback ------------------------------------------------------------------------
 
@@ -217,15 +246,17 @@ class Engine:
             return 0
         msgs = []
         for j in jobs:
-            fb = protocol.Feedback(score=min(max(j.score, 0.0), 1.0), ground_truth=j.ground_truth,
-                                   per_labeller=j.per_labeller)
+            fb = protocol.Feedback(
+                score=min(max(j.score, 0.0), 1.0), ground_truth=j.ground_truth, per_labeller=j.per_labeller
+            )
             msgs.append((j.miner, j.miner_task_id, fb))
         replies = await self.gateway.send_feedback(msgs)
         outcomes: dict[int, str | None] = {}
         for j in jobs:
             r = replies.get(j.miner_task_id)
-            outcomes[j.assignment_id] = None if isinstance(r, protocol.Empty) else (
-                describe(r) if isinstance(r, BaseException) else "no reply")
+            outcomes[j.assignment_id] = (
+                None if isinstance(r, protocol.Empty) else (describe(r) if isinstance(r, BaseException) else "no reply")
+            )
         await self._db(self.store.record_feedback, outcomes, self.config.feedback_attempts)
         log(logger, "feedback", copies=len(jobs), delivered=sum(1 for e in outcomes.values() if e is None))
         return len(jobs)

@@ -48,11 +48,17 @@ class ExternalQueue:
         now = utcnow()
         rid = str(uuid.uuid4())
         with self.store.transaction() as s:
-            s.add(ExternalRequest(
-                id=rid, state="queued", prompt=task.prompt, criteria=task.criteria.model_dump(mode="json"),
-                responses=[{"completion_id": str(r.completion_id), "content": r.content} for r in task.responses],
-                created_at=now, updated_at=now,
-            ))
+            s.add(
+                ExternalRequest(
+                    id=rid,
+                    state="queued",
+                    prompt=task.prompt,
+                    criteria=task.criteria.model_dump(mode="json"),
+                    responses=[{"completion_id": str(r.completion_id), "content": r.content} for r in task.responses],
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
         return rid
 
     def get(self, rid: str) -> dict[str, Any] | None:
@@ -60,17 +66,35 @@ class ExternalQueue:
             req = s.get(ExternalRequest, rid)
             if req is None:
                 return None
-            return {"id": req.id, "state": req.state, "created_at": req.created_at.isoformat(),
-                    "updated_at": req.updated_at.isoformat(), "result": req.result}
+            return {
+                "id": req.id,
+                "state": req.state,
+                "created_at": req.created_at.isoformat(),
+                "updated_at": req.updated_at.isoformat(),
+                "result": req.result,
+            }
 
     def take(self, n: int) -> list[NewTask]:
         """Up to ``n`` queued requests as new tasks (marked taken when the round that holds them is stored)."""
         with self.store.transaction() as s:
-            reqs = s.scalars(sa.select(ExternalRequest).where(ExternalRequest.state == "queued")
-                             .order_by(ExternalRequest.created_at, ExternalRequest.id).limit(n)).all()
-            return [NewTask(id=str(uuid.uuid4()), prompt=r.prompt, criteria=dict(r.criteria),
-                            responses=[{**x, "model": "external"} for x in r.responses], ground_truth=None,
-                            source="external", external_id=r.id) for r in reqs]
+            reqs = s.scalars(
+                sa.select(ExternalRequest)
+                .where(ExternalRequest.state == "queued")
+                .order_by(ExternalRequest.created_at, ExternalRequest.id)
+                .limit(n)
+            ).all()
+            return [
+                NewTask(
+                    id=str(uuid.uuid4()),
+                    prompt=r.prompt,
+                    criteria=dict(r.criteria),
+                    responses=[{**x, "model": "external"} for x in r.responses],
+                    ground_truth=None,
+                    source="external",
+                    external_id=r.id,
+                )
+                for r in reqs
+            ]
 
 
 def create_external_app(settings: Settings, store: ValidatorStore) -> FastAPI:
@@ -125,10 +149,13 @@ async def serve_external_api(settings: Settings, store: ValidatorStore) -> Any:
         try:
             probe.bind((v.external_api_host, v.external_api_port))
         except OSError as exc:
-            raise DojoError(f"external-task API cannot listen on {v.external_api_host}:{v.external_api_port}: "
-                            f"{exc.strerror} (choose another with --external-api-port)") from exc
-    server = uvicorn.Server(uvicorn.Config(app, host=v.external_api_host, port=v.external_api_port,
-                                           log_level="warning", lifespan="off"))
+            raise DojoError(
+                f"external-task API cannot listen on {v.external_api_host}:{v.external_api_port}: "
+                f"{exc.strerror} (choose another with --external-api-port)"
+            ) from exc
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=v.external_api_host, port=v.external_api_port, log_level="warning", lifespan="off")
+    )
     task = asyncio.create_task(server.serve())
     server._dojo_task = task  # type: ignore[attr-defined]  # keep a reference so the task is not collected
     return server

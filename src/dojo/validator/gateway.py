@@ -24,7 +24,9 @@ class MinerGateway(Protocol):
         """Ask each miner whether it is up; keyed by hotkey."""
         ...
 
-    async def send_tasks(self, jobs: list[tuple[MinerTarget, protocol.Task]]) -> dict[str, protocol.TaskAccepted | Exception]:
+    async def send_tasks(
+        self, jobs: list[tuple[MinerTarget, protocol.Task]]
+    ) -> dict[str, protocol.TaskAccepted | Exception]:
         """Deliver copies; keyed by the copy's task id."""
         ...
 
@@ -54,8 +56,9 @@ class SignedGateway:
     async def heartbeat(self, miners: list[MinerTarget]) -> dict[str, protocol.HeartbeatReply | Exception]:
         if not miners:
             return {}
-        return dict(await self.client.fan_out([self._target(m) for m in miners], "/v1/heartbeat", {},
-                                              protocol.HeartbeatReply))
+        return dict(
+            await self.client.fan_out([self._target(m) for m in miners], "/v1/heartbeat", {}, protocol.HeartbeatReply)
+        )
 
     async def _each(self, calls: Sequence[tuple[str, MinerTarget, str, Any, type[Any]]]) -> dict[str, Any]:
         async def one(m: MinerTarget, path: str, body: Any, model: type[Any]) -> Any:
@@ -67,7 +70,9 @@ class SignedGateway:
         outs = await asyncio.gather(*(one(m, path, body, model) for _, m, path, body, model in calls))
         return {key: out for (key, *_), out in zip(calls, outs, strict=True)}
 
-    async def send_tasks(self, jobs: list[tuple[MinerTarget, protocol.Task]]) -> dict[str, protocol.TaskAccepted | Exception]:
+    async def send_tasks(
+        self, jobs: list[tuple[MinerTarget, protocol.Task]]
+    ) -> dict[str, protocol.TaskAccepted | Exception]:
         calls = [(str(t.task_id), m, "/v1/tasks", t, protocol.TaskAccepted) for m, t in jobs]
         return await self._each(calls)
 

@@ -21,8 +21,17 @@ class ScoringParams:
     duplicate_min_tasks: int = 3
 
 
-def _arrays(rnd: RoundForScoring) -> tuple[list[tuple[int, str]], list[str], np.ndarray, np.ndarray, np.ndarray,
-                                           np.ndarray, dict[tuple[int, int, int], tuple[int, str]]]:
+def _arrays(
+    rnd: RoundForScoring,
+) -> tuple[
+    list[tuple[int, str]],
+    list[str],
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    dict[tuple[int, int, int], tuple[int, str]],
+]:
     tasks = [t for t in rnd.tasks if t.state != "expired"]
     t_index = {t.id: i for i, t in enumerate(tasks)}
     miners = sorted({(a.uid, a.hotkey) for a in rnd.assignments if a.task_id in t_index})
@@ -77,8 +86,11 @@ def _external_result(vectors: list[list[float]], completion_ids: list[str]) -> d
         b = np.stack([arr[j] for _, j in pairs])
         rho = scoring.spearman_last(a, b)
         agree = float(np.nanmean(scoring.agreement(rho))) if np.isfinite(rho).any() else None
-    return {"scores": {c: float(v) for c, v in zip(completion_ids, mean, strict=True)}, "agreement": agree,
-            "labellers": len(arr)}
+    return {
+        "scores": {c: float(v) for c, v in zip(completion_ids, mean, strict=True)},
+        "agreement": agree,
+        "labellers": len(arr),
+    }
 
 
 def score_stored_round(rnd: RoundForScoring, params: ScoringParams = ScoringParams()) -> RoundScores:
@@ -120,10 +132,19 @@ def score_stored_round(rnd: RoundForScoring, params: ScoringParams = ScoringPara
     for t in rnd.tasks:
         if t.external_id is None:
             continue
-        vecs = [[cells[c] for c in t.completion_ids] for cells in by_task.get(t.id, {}).values()
-                if all(c in cells for c in t.completion_ids)]
+        vecs = [
+            [cells[c] for c in t.completion_ids]
+            for cells in by_task.get(t.id, {}).values()
+            if all(c in cells for c in t.completion_ids)
+        ]
         if t.criteria.get("type") == "ranking":
             vecs = [[len(v) - 1 - x for x in v] for v in vecs]
         external[t.external_id] = {"state": t.state, **_external_result(vecs, t.completion_ids)}
-    return RoundScores(round_id=rnd.round_id, task_scores=task_scores_out, labeller_grades=grades,
-                       running=running, dropped=dropped, external_results=external)
+    return RoundScores(
+        round_id=rnd.round_id,
+        task_scores=task_scores_out,
+        labeller_grades=grades,
+        running=running,
+        dropped=dropped,
+        external_results=external,
+    )

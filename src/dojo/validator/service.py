@@ -32,17 +32,26 @@ class Intervals:
 def intervals_from(settings: Settings) -> Intervals:
     """The loops' periods from the profile's timings."""
     t = settings.timings
-    return Intervals(heartbeat=t.heartbeat_interval_s, new_round=t.dispatch_interval_s,
-                     settle=min(t.collect_interval_s, t.scoring_interval_s), weights=max(t.block_time_s, 0.2))
+    return Intervals(
+        heartbeat=t.heartbeat_interval_s,
+        new_round=t.dispatch_interval_s,
+        settle=min(t.collect_interval_s, t.scoring_interval_s),
+        weights=max(t.block_time_s, 0.2),
+    )
 
 
 def engine_config(settings: Settings) -> EngineConfig:
     """The engine's knobs from settings."""
     t, v = settings.timings, settings.validator
     return EngineConfig(
-        deadline_s=t.task_deadline_s, tasks_per_round=v.tasks_per_round, seed=v.seed,
-        max_labellers=v.max_labellers, feedback_attempts=v.feedback_attempts, epoch_blocks=t.epoch_blocks,
-        max_weight=settings.chain.max_weight, scoring=ScoringParams(alpha=v.ema_alpha, decay=v.idle_decay),
+        deadline_s=t.task_deadline_s,
+        tasks_per_round=v.tasks_per_round,
+        seed=v.seed,
+        max_labellers=v.max_labellers,
+        feedback_attempts=v.feedback_attempts,
+        epoch_blocks=t.epoch_blocks,
+        max_weight=settings.chain.max_weight,
+        scoring=ScoringParams(alpha=v.ema_alpha, decay=v.idle_decay),
     )
 
 
@@ -142,8 +151,17 @@ async def run_validator(settings: Settings, max_rounds: int | None = None) -> No
     if chain.metagraph().by_hotkey(hotkey) is None:
         raise DojoError(f"validator hotkey {hotkey} is not registered on netuid {chain.netuid}: register it first")
     async with SignedClient.from_settings(settings, wallet.hotkey) as client:
-        engine = Engine(store, SignedGateway(client), source, chain, wallet, hotkey, engine_config(settings),
-                        obfuscate, external=ExternalQueue(store))
+        engine = Engine(
+            store,
+            SignedGateway(client),
+            source,
+            chain,
+            wallet,
+            hotkey,
+            engine_config(settings),
+            obfuscate,
+            external=ExternalQueue(store),
+        )
         service = ValidatorService(engine, intervals_from(settings), max_rounds=max_rounds)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -33,8 +33,9 @@ def from_synthetic(task: Any) -> NewTask:
         id=str(t.task_id),
         prompt=t.prompt,
         criteria=t.criteria.model_dump(mode="json"),
-        responses=[{"completion_id": str(r.completion_id), "content": r.content, "model": r.model}
-                   for r in t.responses],
+        responses=[
+            {"completion_id": str(r.completion_id), "content": r.content, "model": r.model} for r in t.responses
+        ],
         ground_truth={str(k): int(v) for k, v in t.ground_truth.items()},
         source="synthetic",
     )

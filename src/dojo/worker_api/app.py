@@ -67,28 +67,33 @@ def _read_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return make_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
 
 
-def build_services(settings: Settings, *, metagraph: MetagraphSource | None = None,
-                   registered: Registered | None = None) -> Services:
+def build_services(
+    settings: Settings, *, metagraph: MetagraphSource | None = None, registered: Registered | None = None
+) -> Services:
     """The shared services of one app. ``metagraph``/``registered`` replace the chain check (tests)."""
     w = settings.worker
     once = make_one_time_store(settings.redis_url, w.redis_prefix + "once:")
     engine = make_engine(settings.worker_db_url())
     check = registered or Registry(metagraph or chain_metagraph(settings))
     return Services(
-        settings=settings, engine=engine, sessions=make_sessionmaker(engine),
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
         read_sessions=_read_sessions(engine),
         tokens=TokenService(load_or_create_secret(w.jwt_secret, settings.home), w.jwt_ttl_s),
         siwe=SiweLogin(once, w.siwe_domain, w.siwe_chain_id, w.nonce_ttl_s),
         miner_login=MinerLogin(once, w.nonce_ttl_s, check, settings.chain.netuid),
         limits=RateLimits(w.rate_limit_ip, w.rate_limit_labeller, settings.redis_url, w.redis_prefix + "limits"),
-        metrics=Metrics(), once=once,
+        metrics=Metrics(),
+        once=once,
         writer=asyncio.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext(),
         client_address=ClientAddress(w.trusted_proxies),
     )
 
 
-def create_app(settings: Settings | None = None, *, metagraph: MetagraphSource | None = None,
-               registered: Registered | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, metagraph: MetagraphSource | None = None, registered: Registered | None = None
+) -> FastAPI:
     """The worker API. ``metagraph`` (a fixed Metagraph reader) or ``registered`` override the chain."""
     settings = settings or load_settings()
     svc = build_services(settings, metagraph=metagraph, registered=registered)
@@ -109,9 +114,13 @@ def create_app(settings: Settings | None = None, *, metagraph: MetagraphSource |
             await svc.engine.dispose()
             log(logger, "worker_api.stopped")
 
-    app = FastAPI(title="Dojo worker API", version=__version__, lifespan=lifespan,
-                  description="The labelling backend: wallet logins, keys, tasks and results. "
-                              "Every reply is {success, body, error}.")
+    app = FastAPI(
+        title="Dojo worker API",
+        version=__version__,
+        lifespan=lifespan,
+        description="The labelling backend: wallet logins, keys, tasks and results. "
+        "Every reply is {success, body, error}.",
+    )
     app.state.services = svc
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=svc.metrics)
@@ -132,5 +141,11 @@ def serve(settings: Settings) -> None:
 
     migrate_sync(settings.worker_db_url())  # fail here with a clear message rather than inside uvicorn
     app = create_app(settings)
-    run_uvicorn(app, host=settings.worker.host, port=settings.worker.port, log_level="warning",
-                proxy_headers=False, access_log=False)
+    run_uvicorn(
+        app,
+        host=settings.worker.host,
+        port=settings.worker.port,
+        log_level="warning",
+        proxy_headers=False,
+        access_log=False,
+    )

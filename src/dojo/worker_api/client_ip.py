@@ -19,8 +19,10 @@ def parse_networks(spec: str) -> tuple[Network, ...]:
         try:
             out.append(ipaddress.ip_network(part, strict=False))
         except ValueError as exc:
-            raise DojoError(f"invalid trusted proxy {part!r} in DOJO_WORKER_TRUSTED_PROXIES: expected an IP address "
-                            "or a CIDR such as 10.0.0.0/8, comma-separated") from exc
+            raise DojoError(
+                f"invalid trusted proxy {part!r} in DOJO_WORKER_TRUSTED_PROXIES: expected an IP address "
+                "or a CIDR such as 10.0.0.0/8, comma-separated"
+            ) from exc
     return tuple(out)
 
 

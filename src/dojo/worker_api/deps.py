@@ -74,8 +74,9 @@ def _token(creds: HTTPAuthorizationCredentials | None) -> str:
     return creds.credentials
 
 
-async def current_labeller(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer),
-                           db: AsyncSession = Depends(session)) -> Claims:
+async def current_labeller(
+    request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer), db: AsyncSession = Depends(session)
+) -> Claims:
     """The logged-in labeller (a live, unrevoked JWT); also counts the labeller's rate limit."""
     svc = services(request)
     claims = svc.tokens.verify(_token(creds), LABELLER)

@@ -16,15 +16,21 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("dojo_worker_requests", "HTTP requests", ["method", "route", "status"],
-                                registry=self.registry)
-        self.latency = Histogram("dojo_worker_request_seconds", "HTTP request latency", ["method", "route"],
-                                 registry=self.registry,
-                                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+        self.requests = Counter(
+            "dojo_worker_requests", "HTTP requests", ["method", "route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "dojo_worker_request_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
         self.tasks = Gauge("dojo_worker_tasks", "Tasks by state", ["state"], registry=self.registry)
         self.results = Gauge("dojo_worker_results", "Results stored", registry=self.registry)
-        self.submissions = Counter("dojo_worker_submissions", "Result submissions by outcome", ["outcome"],
-                                   registry=self.registry)
+        self.submissions = Counter(
+            "dojo_worker_submissions", "Result submissions by outcome", ["outcome"], registry=self.registry
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

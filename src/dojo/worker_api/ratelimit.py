@@ -20,15 +20,19 @@ def _redis_uri(url: str) -> str:
 class RateLimits:
     """``await limits.ip(addr)`` / ``await limits.labeller(id)`` raise a 429 with ``Retry-After``."""
 
-    def __init__(self, per_ip: str, per_labeller: str, redis_url: str | None = None,
-                 prefix: str = "dojo:worker:limits") -> None:
+    def __init__(
+        self, per_ip: str, per_labeller: str, redis_url: str | None = None, prefix: str = "dojo:worker:limits"
+    ) -> None:
         try:
             self._ip_rule = parse(per_ip)
             self._labeller_rule = parse(per_labeller)
         except ValueError as exc:
             raise DojoError(f"invalid rate limit ({per_ip!r}, {per_labeller!r}): {exc}; use e.g. '120/minute'") from exc
-        self.storage: Storage = (RedisStorage(_redis_uri(redis_url), implementation="redispy", key_prefix=prefix)
-                                 if redis_url else MemoryStorage())
+        self.storage: Storage = (
+            RedisStorage(_redis_uri(redis_url), implementation="redispy", key_prefix=prefix)
+            if redis_url
+            else MemoryStorage()
+        )
         self._limiter = SlidingWindowCounterRateLimiter(self.storage)
 
     async def _hit(self, rule, kind: str, ident: str) -> None:  # type: ignore[no-untyped-def]
@@ -36,8 +40,9 @@ class RateLimits:
             return
         stats = await self._limiter.get_window_stats(rule, kind, ident)
         retry = max(1, math.ceil(stats.reset_time - time.time()))
-        raise ApiError(429, f"too many requests ({rule} per {kind}): retry in {retry} s",
-                       headers={"Retry-After": str(retry)})
+        raise ApiError(
+            429, f"too many requests ({rule} per {kind}): retry in {retry} s", headers={"Retry-After": str(retry)}
+        )
 
     async def ip(self, address: str) -> None:
         """Count one request from ``address``."""

@@ -156,7 +156,8 @@ class TaskDetail(TaskSummary):
 
 class ResultIn(In):
     scores: dict[Annotated[str, StringConstraints(min_length=1, max_length=64)], float] = Field(
-        max_length=MAX_RESPONSES)
+        max_length=MAX_RESPONSES
+    )
 
 
 class ResultAccepted(BaseModel):

@@ -44,12 +44,29 @@ from dojo.synthetic.procedural.sorting import SortingVisualiser
 
 FAMILIES: dict[str, Family] = {
     f.name: f
-    for f in (PhysicsSandbox(), ParticleSystem(), OrbitSimulation(), SortingVisualiser(), ArcadeGame(), DrawingTool(),
-              CellularAutomaton(), DataChart())
+    for f in (
+        PhysicsSandbox(),
+        ParticleSystem(),
+        OrbitSimulation(),
+        SortingVisualiser(),
+        ArcadeGame(),
+        DrawingTool(),
+        CellularAutomaton(),
+        DataChart(),
+    )
 }
 
-__all__ = ["FAMILIES", "Action", "Build", "Family", "Feature", "actions_for", "build_for", "generate_task",
-           "render_variant"]
+__all__ = [
+    "FAMILIES",
+    "Action",
+    "Build",
+    "Family",
+    "Feature",
+    "actions_for",
+    "build_for",
+    "generate_task",
+    "render_variant",
+]
 
 
 def _uuid(rng: random.Random) -> uuid.UUID:
@@ -76,8 +93,12 @@ def build_for(requested: list[Feature], deg: Degradation) -> Build:
 
 def write_prompt(family: Family, params: dict[str, Any], requested: list[Feature]) -> str:
     """The prompt, written from the parameters, with its "Features" and "User actions" sections."""
-    lines = [f"Write one self-contained HTML page (inline CSS and JavaScript only, no external files or network "
-             f"requests) with {family.summary(params)}.", "", "Features:"]
+    lines = [
+        f"Write one self-contained HTML page (inline CSS and JavaScript only, no external files or network "
+        f"requests) with {family.summary(params)}.",
+        "",
+        "Features:",
+    ]
     lines += [f"- {f.text}" for f in requested if not f.is_action]
     lines += ["", "User actions:"]
     lines += [f"- {f.text}" for f in requested if f.is_action]
@@ -100,11 +121,26 @@ def generate_task(seed: int, n_responses: int = 4) -> SyntheticTask:
     extras = [f.key for f in features if f.key not in requested_keys] + [f.key for f in family.extras(params)]
     steps = plan([f.key for f in requested], [f.key for f in requested if f.is_action], extras, n_responses, rng)
     model = f"procedural/{family.name}"
-    responses = [SyntheticResponse(completion_id=_uuid(rng), content=render_variant(family, params, requested, deg),
-                                   model=model, ladder_step=deg.step) for deg in steps]
-    ladder = [{"completion_id": str(r.completion_id), "step": d.step, "meaning": LADDER[d.step].meaning,
-               "removed": list(d.removed), "broken": list(d.broken), "added": list(d.added)}
-              for r, d in zip(responses, steps, strict=False)]
+    responses = [
+        SyntheticResponse(
+            completion_id=_uuid(rng),
+            content=render_variant(family, params, requested, deg),
+            model=model,
+            ladder_step=deg.step,
+        )
+        for deg in steps
+    ]
+    ladder = [
+        {
+            "completion_id": str(r.completion_id),
+            "step": d.step,
+            "meaning": LADDER[d.step].meaning,
+            "removed": list(d.removed),
+            "broken": list(d.broken),
+            "added": list(d.added),
+        }
+        for r, d in zip(responses, steps, strict=False)
+    ]
     truth = {r.completion_id: r.ladder_step for r in responses}
     rng.shuffle(responses)
     return SyntheticTask(
@@ -113,11 +149,17 @@ def generate_task(seed: int, n_responses: int = 4) -> SyntheticTask:
         responses=responses,
         ground_truth=truth,
         metadata={
-            "generator": "procedural", "family": family.name, "seed": seed, "params": params,
-            "requested": [f.key for f in requested], "ladder": ladder, "model": model,
+            "generator": "procedural",
+            "family": family.name,
+            "seed": seed,
+            "params": params,
+            "requested": [f.key for f in requested],
+            "ladder": ladder,
+            "model": model,
             "actions": [_action_dict(a) for a in family.core_actions(params)]
             + [_action_dict(f.action) for f in requested if f.action is not None],
-            "tokens": {"prompt": 0, "completion": 0}, "cost_usd": 0.0,
+            "tokens": {"prompt": 0, "completion": 0},
+            "cost_usd": 0.0,
         },
     )
 

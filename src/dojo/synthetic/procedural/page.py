@@ -47,11 +47,11 @@ def document(title: str, pal: dict[str, str], body: str, script: str, css: str =
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)}</title>
 <style>
-body {{ margin: 0; padding: 12px; background: {pal['bg']}; color: {pal['fg']}; font: 14px system-ui, sans-serif; }}
+body {{ margin: 0; padding: 12px; background: {pal["bg"]}; color: {pal["fg"]}; font: 14px system-ui, sans-serif; }}
 h1 {{ font-size: 18px; margin: 0 0 8px; }}
 .bar {{ display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin: 8px 0; }}
-button {{ background: {pal['accent']}; color: {pal['bg']}; border: 0; border-radius: 4px; padding: 5px 10px; cursor: pointer; }}
-canvas {{ display: block; border: 1px solid {pal['fg']}44; background: {pal['bg']}; }}
+button {{ background: {pal["accent"]}; color: {pal["bg"]}; border: 0; border-radius: 4px; padding: 5px 10px; cursor: pointer; }}
+canvas {{ display: block; border: 1px solid {pal["fg"]}44; background: {pal["bg"]}; }}
 .readout {{ font-variant-numeric: tabular-nums; }}
 {css}
 </style>
@@ -77,8 +77,10 @@ def slider(build: Build, key: str, elem_id: str, label: str, lo: float, hi: floa
     """A labelled range input when its feature is in the document, else nothing."""
     if not build.has(key):
         return ""
-    return (f'<label>{escape(label)} <input id="{elem_id}" type="range" min="{lo}" max="{hi}" '
-            f'step="{step}" value="{value}"></label>')
+    return (
+        f'<label>{escape(label)} <input id="{elem_id}" type="range" min="{lo}" max="{hi}" '
+        f'step="{step}" value="{value}"></label>'
+    )
 
 
 def readout(build: Build, key: str, elem_id: str) -> str:
@@ -96,8 +98,12 @@ def on(build: Build, key: str, elem_id: str, event: str, body: str) -> str:
 
 def key_cases(build: Build, cases: list[tuple[str, str, str]]) -> str:
     """One ``keydown`` listener with a branch per ``(feature, key, body)`` that is present and works."""
-    branches = [f"if ({' || '.join(f'ev.key === {js(v)}' for v in dict.fromkeys([k, k.upper() if len(k) == 1 else k]))}) "
-                f"{{ {body} }}" for feat, k, body in cases if build.works(feat)]
+    branches = [
+        f"if ({' || '.join(f'ev.key === {js(v)}' for v in dict.fromkeys([k, k.upper() if len(k) == 1 else k]))}) "
+        f"{{ {body} }}"
+        for feat, k, body in cases
+        if build.works(feat)
+    ]
     if not branches:
         return ""
     return "document.addEventListener('keydown', (ev) => {\n  " + "\n  else ".join(branches) + "\n});\n"

@@ -76,16 +76,23 @@ class SortingVisualiser(Family):
     def sample(self, rng: random.Random) -> dict[str, Any]:
         n = rng.randint(8, 80)
         return {
-            "width": rng.randrange(400, 861, 20), "height": rng.randrange(200, 421, 20), "bars": n,
-            "max_bars": min(120, n + rng.randint(10, 60)), "algorithm": rng.choice(sorted(ALGORITHMS)),
-            "speed": rng.randrange(5, 121, 5), "palette": palette(rng), "reverse_key": keys(rng, 1)[0],
+            "width": rng.randrange(400, 861, 20),
+            "height": rng.randrange(200, 421, 20),
+            "bars": n,
+            "max_bars": min(120, n + rng.randint(10, 60)),
+            "algorithm": rng.choice(sorted(ALGORITHMS)),
+            "speed": rng.randrange(5, 121, 5),
+            "palette": palette(rng),
+            "reverse_key": keys(rng, 1)[0],
             "seed": rng.randrange(1, 2**31),
         }
 
     def summary(self, p: dict[str, Any]) -> str:
-        return (f"a sorting visualiser that shows {p['bars']} bars of random heights on a {p['width']}×{p['height']} "
-                f"canvas and sorts them in ascending order with {p['algorithm']}, one comparison per step; a Start button "
-                f"runs the sort at {p['speed']} steps per second and pauses it when pressed again")
+        return (
+            f"a sorting visualiser that shows {p['bars']} bars of random heights on a {p['width']}×{p['height']} "
+            f"canvas and sorts them in ascending order with {p['algorithm']}, one comparison per step; a Start button "
+            f"runs the sort at {p['speed']} steps per second and pauses it when pressed again"
+        )
 
     def features(self, p: dict[str, Any]) -> list[Feature]:
         k = p["reverse_key"].upper()
@@ -94,24 +101,39 @@ class SortingVisualiser(Family):
             Feature("highlight", f"The two bars being compared are drawn in {p['palette']['alt']}."),
             Feature("done", f"Once the bars are sorted they all turn {p['palette']['pick']}."),
             Feature("name", f"The name of the algorithm ({p['algorithm']}) is written above the bars."),
-            Feature("shuffle", "A Shuffle button puts the bars in a new random order and resets the counters.",
-                    Action("press Shuffle", "#dojo-shuffle", "click")),
-            Feature("speed", f"A speed slider sets the speed between 1 and {p['speed'] * 2} steps per second.",
-                    Action("set the speed slider to 2", "#dojo-speed", "fill", "2")),
-            Feature("step", "A Step button performs exactly one comparison.",
-                    Action("press Step", "#dojo-step", "click")),
-            Feature("size", f"A slider sets the number of bars between 5 and {p['max_bars']} (a new random set).",
-                    Action("set the bar-count slider to 12", "#dojo-size", "fill", "12")),
-            Feature("reverse", f"Pressing the {k} key arranges the bars in descending order, the worst case.",
-                    Action(f"press {k}", "body", "press", p["reverse_key"])),
+            Feature(
+                "shuffle",
+                "A Shuffle button puts the bars in a new random order and resets the counters.",
+                Action("press Shuffle", "#dojo-shuffle", "click"),
+            ),
+            Feature(
+                "speed",
+                f"A speed slider sets the speed between 1 and {p['speed'] * 2} steps per second.",
+                Action("set the speed slider to 2", "#dojo-speed", "fill", "2"),
+            ),
+            Feature(
+                "step", "A Step button performs exactly one comparison.", Action("press Step", "#dojo-step", "click")
+            ),
+            Feature(
+                "size",
+                f"A slider sets the number of bars between 5 and {p['max_bars']} (a new random set).",
+                Action("set the bar-count slider to 12", "#dojo-size", "fill", "12"),
+            ),
+            Feature(
+                "reverse",
+                f"Pressing the {k} key arranges the bars in descending order, the worst case.",
+                Action(f"press {k}", "body", "press", p["reverse_key"]),
+            ),
         ]
 
     def core_actions(self, p: dict[str, Any]) -> list[Action]:
         return [Action("press Start", "#dojo-start", "click", timed=True)]
 
     def extras(self, p: dict[str, Any]) -> list[Feature]:
-        return [Feature("rainbow", "Bars are coloured by height in rainbow colours."),
-                Feature("wobble", "Bars wobble up and down while idle.")]
+        return [
+            Feature("rainbow", "Bars are coloured by height in rainbow colours."),
+            Feature("wobble", "Bars wobble up and down while idle."),
+        ]
 
     def render(self, p: dict[str, Any], build: Build) -> str:
         pal, w, h = p["palette"], p["width"], p["height"]
@@ -124,20 +146,22 @@ class SortingVisualiser(Family):
         if build.has("done"):
             colour = f"S.sorted ? {js(pal['pick'])} : ({colour})"
         top = 24 if build.has("name") else 4
-        body = f"""<div class="bar"><button id="dojo-start" type="button">Start</button>{button(build, 'shuffle', 'dojo-shuffle', 'Shuffle')}
-{button(build, 'step', 'dojo-step', 'Step')}{slider(build, 'size', 'dojo-size', 'Bars', 5, p['max_bars'], 1, p['bars'])}
-{slider(build, 'speed', 'dojo-speed', 'Speed', 1, p['speed'] * 2, 1, p['speed'])}{readout(build, 'counter', 'dojo-count')}</div>
+        body = f"""<div class="bar"><button id="dojo-start" type="button">Start</button>{button(build, "shuffle", "dojo-shuffle", "Shuffle")}
+{button(build, "step", "dojo-step", "Step")}{slider(build, "size", "dojo-size", "Bars", 5, p["max_bars"], 1, p["bars"])}
+{slider(build, "speed", "dojo-speed", "Speed", 1, p["speed"] * 2, 1, p["speed"])}{readout(build, "counter", "dojo-count")}</div>
 <canvas id="dojo-canvas" width="{w}" height="{h}"></canvas>"""
-        script = RNG + f"""
+        script = (
+            RNG
+            + f"""
 const W = {w}, H = {h}, TOP = {top};
 const cv = document.getElementById("dojo-canvas");
 const ctx = cv.getContext("2d");
-const rand = makeRng({p['seed']});
+const rand = makeRng({p["seed"]});
 let A = [];
-const S = {{ paused: true, speed: {p['speed']}, comparisons: 0, swaps: 0, sorted: false, shuffles: 0, cmp: [-1, -1], acc: 0, t: 0, it: null }};
+const S = {{ paused: true, speed: {p["speed"]}, comparisons: 0, swaps: 0, sorted: false, shuffles: 0, cmp: [-1, -1], acc: 0, t: 0, it: null }};
 function cmp(i, j) {{ S.comparisons += 1; S.cmp = [i, j]; return 0; }}
 function swap(i, j) {{ const t = A[i]; A[i] = A[j]; A[j] = t; S.swaps += 1; }}
-{ALGORITHMS[p['algorithm']]}
+{ALGORITHMS[p["algorithm"]]}
 function isSorted() {{ for (let i = 1; i < A.length; i++) if (A[i - 1] > A[i]) return false; return true; }}
 function fresh(n) {{
   A = [];
@@ -150,34 +174,36 @@ function advance() {{
   const r = S.it.next();
   if (r.done || isSorted()) {{ S.sorted = isSorted(); S.cmp = [-1, -1]; if (S.sorted) S.paused = true; }}
 }}
-fresh({p['bars']});
+fresh({p["bars"]});
 function update(dt) {{
   S.acc += dt * S.speed;
   while (S.acc >= 1) {{ S.acc -= 1; advance(); }}
 }}
 function draw() {{
   S.t += 0.016;
-  ctx.fillStyle = {js(pal['bg'])};
+  ctx.fillStyle = {js(pal["bg"])};
   ctx.fillRect(0, 0, W, H);
   const bw = W / A.length;
   for (let i = 0; i < A.length; i++) {{
-    const wob = {"S.paused ? Math.sin(S.t * 4 + i) * 4 : 0" if build.has('wobble') else "0"};
+    const wob = {"S.paused ? Math.sin(S.t * 4 + i) * 4 : 0" if build.has("wobble") else "0"};
     const bh = A[i] * (H - TOP - 4) + wob;
     ctx.fillStyle = {colour};
     ctx.fillRect(i * bw + 1, H - bh, Math.max(1, bw - 2), bh);
   }}
-{when(build.has('name'), f'''  ctx.fillStyle = {js(pal['fg'])}; ctx.font = "14px sans-serif"; ctx.fillText({js(p['algorithm'])}, 6, 16);''')}
-{when(build.has('counter'), '  document.getElementById("dojo-count").textContent = "Comparisons: " + S.comparisons + "  Swaps: " + S.swaps;')}
+{when(build.has("name"), f'''  ctx.fillStyle = {js(pal['fg'])}; ctx.font = "14px sans-serif"; ctx.fillText({js(p['algorithm'])}, 6, 16);''')}
+{when(build.has("counter"), '  document.getElementById("dojo-count").textContent = "Comparisons: " + S.comparisons + "  Swaps: " + S.swaps;')}
 }}
-{on(build, 'shuffle', 'dojo-shuffle', 'click', 'fresh(A.length); S.shuffles += 1;')}
+{on(build, "shuffle", "dojo-shuffle", "click", "fresh(A.length); S.shuffles += 1;")}
 document.getElementById("dojo-start").addEventListener("click", (ev) => {{
   S.paused = !S.paused; S.acc = 0; ev.target.textContent = S.paused ? "Start" : "Pause";
 }});
-{on(build, 'speed', 'dojo-speed', 'input', 'S.speed = Number(ev.target.value);')}
-{on(build, 'step', 'dojo-step', 'click', 'advance();')}
-{on(build, 'size', 'dojo-size', 'input', 'fresh(Number(ev.target.value));')}
-{key_cases(build, [('reverse', p['reverse_key'], 'A.sort((a, b) => b - a); restart();')])}
+{on(build, "speed", "dojo-speed", "input", "S.speed = Number(ev.target.value);")}
+{on(build, "step", "dojo-step", "click", "advance();")}
+{on(build, "size", "dojo-size", "input", "fresh(Number(ev.target.value));")}
+{key_cases(build, [("reverse", p["reverse_key"], "A.sort((a, b) => b - a); restart();")])}
 window.__dojoState = () => ({{ bars: A.length, speed: S.speed, comparisons: S.comparisons, swaps: S.swaps, sorted: S.sorted,
   shuffles: S.shuffles, descending: A.every((v, i) => i === 0 || A[i - 1] >= v) }});
-""" + LOOP
+"""
+            + LOOP
+        )
         return document(f"{p['algorithm'].capitalize()} visualiser", pal, body, script)

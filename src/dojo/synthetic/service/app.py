@@ -20,8 +20,9 @@ from dojo.synthetic.service.filler import Filler, Metrics
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, generator: Generator | None = None, buffer: TaskBuffer | None = None,
-               backoff_s: float = 0.5) -> FastAPI:
+def create_app(
+    settings: Settings, generator: Generator | None = None, buffer: TaskBuffer | None = None, backoff_s: float = 0.5
+) -> FastAPI:
     """The service. ``generator`` and ``buffer`` default to what the settings ask for."""
     s = settings.synthetic
     gen = generator or make_generator(s)
@@ -65,9 +66,16 @@ def create_app(settings: Settings, generator: Generator | None = None, buffer: T
             size: int | None = await buf.size()
         except Exception:  # noqa: BLE001 - reported as degraded, not as a crash
             size = None
-        body = {"status": "ok" if size is not None else "degraded", "generator": gen.name, "buffer": buf.kind,
-                "buffered": size, "target": s.buffer_size, "generator_errors": filler.errors,
-                "last_error": filler.last_error, "version": __version__}
+        body = {
+            "status": "ok" if size is not None else "degraded",
+            "generator": gen.name,
+            "buffer": buf.kind,
+            "buffered": size,
+            "target": s.buffer_size,
+            "generator_errors": filler.errors,
+            "last_error": filler.last_error,
+            "version": __version__,
+        }
         return JSONResponse(body, status_code=200 if size is not None else 503)
 
     @app.get("/metrics")

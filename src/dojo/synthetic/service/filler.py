@@ -22,20 +22,33 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.generated = Counter("dojo_synthetic_tasks_generated_total", "Tasks generated and buffered", ["generator"], registry=r)
+        self.generated = Counter(
+            "dojo_synthetic_tasks_generated_total", "Tasks generated and buffered", ["generator"], registry=r
+        )
         self.errors = Counter("dojo_synthetic_generator_errors_total", "Generator failures", ["generator"], registry=r)
         self.served = Counter("dojo_synthetic_tasks_served_total", "Tasks handed out", registry=r)
         self.empty = Counter("dojo_synthetic_empty_pops_total", "Requests answered 204 (buffer empty)", registry=r)
         self.buffered = Gauge("dojo_synthetic_buffer_size", "Tasks waiting in the buffer", registry=r)
-        self.seconds = Histogram("dojo_synthetic_generation_seconds", "Time to generate one task", registry=r,
-                                 buckets=(0.001, 0.005, 0.02, 0.1, 0.5, 2, 10, 60, 300))
+        self.seconds = Histogram(
+            "dojo_synthetic_generation_seconds",
+            "Time to generate one task",
+            registry=r,
+            buckets=(0.001, 0.005, 0.02, 0.1, 0.5, 2, 10, 60, 300),
+        )
 
 
 class Filler:
     """``workers`` loops that generate tasks while the buffer holds fewer than ``target``."""
 
-    def __init__(self, generator: Generator, buffer: TaskBuffer, target: int, metrics: Metrics, workers: int = 1,
-                 backoff_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        generator: Generator,
+        buffer: TaskBuffer,
+        target: int,
+        metrics: Metrics,
+        workers: int = 1,
+        backoff_s: float = 0.5,
+    ) -> None:
         self.generator, self.buffer, self.target, self.metrics = generator, buffer, max(1, target), metrics
         self.workers = max(1, workers)
         self.backoff_s = backoff_s
@@ -88,5 +101,12 @@ class Filler:
                 self.last_error = f"{type(exc).__name__}: {exc}"[:300]
                 self.metrics.errors.labels(self.generator.name).inc()
                 delay = min(MAX_BACKOFF_S, self.backoff_s * 2 ** min(failures - 1, 8))
-                log(logger, "synthetic.fill_failed", logging.WARNING, worker=index, error=self.last_error, retry_in_s=delay)
+                log(
+                    logger,
+                    "synthetic.fill_failed",
+                    logging.WARNING,
+                    worker=index,
+                    error=self.last_error,
+                    retry_in_s=delay,
+                )
                 await asyncio.sleep(delay)

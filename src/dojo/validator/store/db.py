@@ -33,7 +33,9 @@ def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except sa.exc.ArgumentError as exc:
-        raise DojoError(f"invalid validator database URL {url!r}: expected sqlite:///FILE or postgresql+psycopg://…") from exc
+        raise DojoError(
+            f"invalid validator database URL {url!r}: expected sqlite:///FILE or postgresql+psycopg://…"
+        ) from exc
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)

@@ -105,9 +105,7 @@ class Result(Base):
     """One labeller's value for one completion (original completion id)."""
 
     __tablename__ = "results"
-    __table_args__ = (
-        sa.UniqueConstraint("assignment_id", "labeller_id", "completion_id", name="uq_result_cell"),
-    )
+    __table_args__ = (sa.UniqueConstraint("assignment_id", "labeller_id", "completion_id", name="uq_result_cell"),)
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
     assignment_id: Mapped[int] = mapped_column(sa.ForeignKey("assignments.id"), index=True)

@@ -91,9 +91,17 @@ class ValidatorStore(Database):
             for pos, t in enumerate(tasks):
                 s.add(
                     Task(
-                        id=t.id, round_id=round_id, position=pos, source=t.source, state=TaskState.created.value,
-                        prompt=t.prompt, criteria=t.criteria, responses=t.responses, ground_truth=t.ground_truth,
-                        created_at=now, external_id=t.external_id,
+                        id=t.id,
+                        round_id=round_id,
+                        position=pos,
+                        source=t.source,
+                        state=TaskState.created.value,
+                        prompt=t.prompt,
+                        criteria=t.criteria,
+                        responses=t.responses,
+                        ground_truth=t.ground_truth,
+                        created_at=now,
+                        external_id=t.external_id,
                     )
                 )
                 if t.external_id is not None:
@@ -104,9 +112,16 @@ class ValidatorStore(Database):
             for a in assignments:
                 s.add(
                     Assignment(
-                        task_id=a.task_id, uid=a.miner.uid, hotkey=a.miner.hotkey, address=a.miner.address,
-                        miner_task_id=a.miner_task_id, completion_map=a.completion_map, payload=a.payload,
-                        expire_at=a.expire_at, state=AssignmentState.planned.value, feedback_attempts=0,
+                        task_id=a.task_id,
+                        uid=a.miner.uid,
+                        hotkey=a.miner.hotkey,
+                        address=a.miner.address,
+                        miner_task_id=a.miner_task_id,
+                        completion_map=a.completion_map,
+                        payload=a.payload,
+                        expire_at=a.expire_at,
+                        state=AssignmentState.planned.value,
+                        feedback_attempts=0,
                         updated_at=now,
                     )
                 )
@@ -204,8 +219,15 @@ class ValidatorStore(Database):
                 else:
                     advance_assignment(a, AssignmentState.collected)
                     for r in out.rows:
-                        s.add(Result(assignment_id=a.id, labeller_id=r.labeller_id, completion_id=r.completion_id,
-                                     value=r.value, submitted_at=r.submitted_at))
+                        s.add(
+                            Result(
+                                assignment_id=a.id,
+                                labeller_id=r.labeller_id,
+                                completion_id=r.completion_id,
+                                value=r.value,
+                                submitted_at=r.submitted_at,
+                            )
+                        )
                 a.fingerprint = out.fingerprint
                 a.updated_at = now
             if all(AssignmentState(a.state) in COLLECT_DONE for a in task.assignments):
@@ -222,7 +244,8 @@ class ValidatorStore(Database):
             if rnd is None:
                 return None
             tasks = s.scalars(
-                sa.select(Task).where(Task.round_id == rnd.id)
+                sa.select(Task)
+                .where(Task.round_id == rnd.id)
                 .options(selectinload(Task.assignments).selectinload(Assignment.results))
                 .order_by(Task.position)
             ).all()
@@ -230,18 +253,32 @@ class ValidatorStore(Database):
                 return None
             views, assigned = [], []
             for t in tasks:
-                views.append(TaskForScoring(
-                    id=t.id, state=t.state, source=t.source, criteria=dict(t.criteria),
-                    completion_ids=[str(r["completion_id"]) for r in t.responses],
-                    ground_truth=dict(t.ground_truth) if t.ground_truth is not None else None,
-                    external_id=t.external_id,
-                ))
+                views.append(
+                    TaskForScoring(
+                        id=t.id,
+                        state=t.state,
+                        source=t.source,
+                        criteria=dict(t.criteria),
+                        completion_ids=[str(r["completion_id"]) for r in t.responses],
+                        ground_truth=dict(t.ground_truth) if t.ground_truth is not None else None,
+                        external_id=t.external_id,
+                    )
+                )
                 for a in t.assignments:
                     if AssignmentState(a.state) not in SENT_STATES:
                         continue
                     rows = [LabelRow(r.labeller_id, r.completion_id, r.value, r.submitted_at) for r in a.results]
-                    assigned.append(ScoredAssignment(id=a.id, task_id=t.id, uid=a.uid, hotkey=a.hotkey,
-                                                     state=a.state, fingerprint=a.fingerprint, rows=rows))
+                    assigned.append(
+                        ScoredAssignment(
+                            id=a.id,
+                            task_id=t.id,
+                            uid=a.uid,
+                            hotkey=a.hotkey,
+                            state=a.state,
+                            fingerprint=a.fingerprint,
+                            rows=rows,
+                        )
+                    )
             running = {(r.uid, r.hotkey): r.score for r in s.scalars(sa.select(RunningScore)).all()}
             return RoundForScoring(round_id=rnd.id, tasks=views, assignments=assigned, running=running)
 
@@ -283,8 +320,10 @@ class ValidatorStore(Database):
         """Feedback still owed to miners on scored tasks (their score, the truth in their ids, grades)."""
         with self.transaction() as s:
             tasks = s.scalars(
-                sa.select(Task).where(Task.state == TaskState.scored.value)
-                .options(selectinload(Task.assignments)).order_by(Task.round_id, Task.position)
+                sa.select(Task)
+                .where(Task.state == TaskState.scored.value)
+                .options(selectinload(Task.assignments))
+                .order_by(Task.round_id, Task.position)
             ).all()
             scores = {
                 (ts.task_id, ts.hotkey): ts.score
@@ -299,11 +338,17 @@ class ValidatorStore(Database):
                     if t.ground_truth:
                         back = {orig: mine for mine, orig in a.completion_map.items()}
                         truth = {back[c]: int(rank) for c, rank in t.ground_truth.items() if c in back}
-                    jobs.append(FeedbackJob(
-                        assignment_id=a.id, task_id=t.id, miner=MinerTarget(a.uid, a.hotkey, a.address),
-                        miner_task_id=a.miner_task_id, score=float(scores.get((t.id, a.hotkey), 0.0)),
-                        ground_truth=truth, per_labeller=dict(a.labeller_grades or {}),
-                    ))
+                    jobs.append(
+                        FeedbackJob(
+                            assignment_id=a.id,
+                            task_id=t.id,
+                            miner=MinerTarget(a.uid, a.hotkey, a.address),
+                            miner_task_id=a.miner_task_id,
+                            score=float(scores.get((t.id, a.hotkey), 0.0)),
+                            ground_truth=truth,
+                            per_labeller=dict(a.labeller_grades or {}),
+                        )
+                    )
             return jobs
 
     def record_feedback(self, outcomes: dict[int, str | None], max_attempts: int) -> None:
@@ -328,8 +373,10 @@ class ValidatorStore(Database):
             s.flush()
             for task_id in sorted(touched):
                 task = s.get(Task, task_id, options=[selectinload(Task.assignments)])
-                if task is not None and task.state == TaskState.scored.value and not any(
-                    AssignmentState(a.state) in NEEDS_FEEDBACK for a in task.assignments
+                if (
+                    task is not None
+                    and task.state == TaskState.scored.value
+                    and not any(AssignmentState(a.state) in NEEDS_FEEDBACK for a in task.assignments)
                 ):
                     advance_task(task, TaskState.fed_back)
 
@@ -344,15 +391,24 @@ class ValidatorStore(Database):
         """The block of the last successful weight submission."""
         with self.transaction() as s:
             return s.scalar(
-                sa.select(WeightSubmission.block).where(WeightSubmission.status == "ok")
-                .order_by(WeightSubmission.id.desc()).limit(1)
+                sa.select(WeightSubmission.block)
+                .where(WeightSubmission.status == "ok")
+                .order_by(WeightSubmission.id.desc())
+                .limit(1)
             )
 
     def record_weights(self, block: int, weights: dict[int, float], status: str, message: str | None = None) -> None:
         """Keep one weight submission attempt."""
         with self.transaction() as s:
-            s.add(WeightSubmission(block=block, weights={str(k): v for k, v in weights.items()}, status=status,
-                                   message=(message or None) and message[:512], created_at=utcnow()))
+            s.add(
+                WeightSubmission(
+                    block=block,
+                    weights={str(k): v for k, v in weights.items()},
+                    status=status,
+                    message=(message or None) and message[:512],
+                    created_at=utcnow(),
+                )
+            )
 
     def weight_submissions(self) -> list[WeightSubmission]:
         """Every weight submission, oldest first."""
@@ -370,7 +426,11 @@ class ValidatorStore(Database):
     def unfinished(self) -> int:
         """Tasks not yet at rest (fed back or expired)."""
         with self.transaction() as s:
-            return int(s.scalar(
-                sa.select(sa.func.count()).select_from(Task)
-                .where(Task.state.notin_([TaskState.fed_back.value, TaskState.expired.value]))
-            ) or 0)
+            return int(
+                s.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(Task)
+                    .where(Task.state.notin_([TaskState.fed_back.value, TaskState.expired.value]))
+                )
+                or 0
+            )

@@ -51,8 +51,7 @@ class MinerLogin:
         check_hotkey(hotkey)
         nonce = secrets.token_hex(16)
         expires = (datetime.now(timezone.utc) + timedelta(seconds=self.ttl_s)).replace(microsecond=0)
-        message = (f"Dojo worker API login\nhotkey: {hotkey}\nnonce: {nonce}\n"
-                   f"expires_at: {expires.isoformat()}")
+        message = f"Dojo worker API login\nhotkey: {hotkey}\nnonce: {nonce}\nexpires_at: {expires.isoformat()}"
         await self.store.put(_KEY + nonce, f"{time.time() + self.ttl_s}\n{message}", self.ttl_s)
         return message, expires
 

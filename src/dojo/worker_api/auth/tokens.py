@@ -45,8 +45,14 @@ class TokenService:
         now = datetime.now(timezone.utc)
         expires = now + timedelta(seconds=self._ttl)
         jti = uuid.uuid4().hex
-        payload: dict[str, Any] = {"sub": subject, "uid": user_id, "aud": audience, "jti": jti,
-                                   "iat": int(now.timestamp()), "exp": int(expires.timestamp())}
+        payload: dict[str, Any] = {
+            "sub": subject,
+            "uid": user_id,
+            "aud": audience,
+            "jti": jti,
+            "iat": int(now.timestamp()),
+            "exp": int(expires.timestamp()),
+        }
         return jwt.encode(payload, self._secret, algorithm="HS256"), expires.replace(microsecond=0), jti
 
     def verify(self, token: str, audience: str) -> Claims:
@@ -65,8 +71,13 @@ class TokenService:
 
     def _decode(self, token: str, audience: str) -> Claims:
         try:
-            data = jwt.decode(token, self._secret, algorithms=["HS256"], audience=audience,
-                              options={"require": ["exp", "sub", "jti", "aud"]})
+            data = jwt.decode(
+                token,
+                self._secret,
+                algorithms=["HS256"],
+                audience=audience,
+                options={"require": ["exp", "sub", "jti", "aud"]},
+            )
         except jwt.ExpiredSignatureError as exc:
             raise ApiError(401, "session expired: log in again") from exc
         except jwt.InvalidAudienceError as exc:
@@ -75,8 +86,12 @@ class TokenService:
             raise ApiError(401, "invalid session token") from exc
         if not isinstance(data.get("uid"), int) or not isinstance(data.get("sub"), str):
             raise ApiError(401, "invalid session token")
-        return Claims(subject=data["sub"], user_id=data["uid"], jti=str(data["jti"]),
-                      expires_at=datetime.fromtimestamp(data["exp"], timezone.utc))
+        return Claims(
+            subject=data["sub"],
+            user_id=data["uid"],
+            jti=str(data["jti"]),
+            expires_at=datetime.fromtimestamp(data["exp"], timezone.utc),
+        )
 
 
 def load_or_create_secret(configured: str | None, home: Path) -> str:
@@ -94,7 +109,9 @@ def load_or_create_secret(configured: str | None, home: Path) -> str:
             if secret:
                 return secret
             if time.monotonic() > deadline:
-                raise DojoError(f"the JWT secret file {path} is empty: delete it or set DOJO_WORKER_JWT_SECRET") from None
+                raise DojoError(
+                    f"the JWT secret file {path} is empty: delete it or set DOJO_WORKER_JWT_SECRET"
+                ) from None
             time.sleep(0.05)
     secret = secrets.token_urlsafe(48)
     with os.fdopen(fd, "w") as fh:

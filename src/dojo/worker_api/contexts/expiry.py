@@ -11,8 +11,10 @@ from dojo.worker_api.store.models import Result, Task, TaskStatus, utcnow
 async def expire_overdue(session: AsyncSession) -> int:
     """Mark every open task whose deadline has passed as expired; returns how many."""
     result = await session.execute(
-        update(Task).where(Task.status == TaskStatus.open.value, Task.expire_at <= utcnow())
-        .values(status=TaskStatus.expired.value).execution_options(synchronize_session=False)
+        update(Task)
+        .where(Task.status == TaskStatus.open.value, Task.expire_at <= utcnow())
+        .values(status=TaskStatus.expired.value)
+        .execution_options(synchronize_session=False)
     )
     await session.commit()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -36,10 +36,13 @@ async def apply_feedback(session: AsyncSession, miner_id: int, task_id: str, fee
     if truth and set(truth) != completion_ids:
         raise ApiError(422, "ground_truth must give one rank per completion id of the task")
     ranking = task.criteria.get("type") == "ranking"
-    rows = (await session.execute(
-        select(Result.labeller_id, Labeller.address, Result.scores)
-        .join(Labeller, Labeller.id == Result.labeller_id).where(Result.task_id == task_id)
-    )).all()
+    rows = (
+        await session.execute(
+            select(Result.labeller_id, Labeller.address, Result.scores)
+            .join(Labeller, Labeller.id == Result.labeller_id)
+            .where(Result.task_id == task_id)
+        )
+    ).all()
     given = {k.lower(): v for k, v in feedback.per_labeller.items()}
     await session.execute(delete(LabellerGrade).where(LabellerGrade.task_id == task_id))
     now = utcnow()

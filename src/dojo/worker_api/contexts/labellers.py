@@ -45,8 +45,14 @@ class PartnerView:
 
 def _partner_query(labeller_id: int):  # type: ignore[no-untyped-def]
     return (
-        select(Partnership.id, Partnership.name, Miner.hotkey, SubscriptionKey.prefix, SubscriptionKey.deleted_at,
-               Partnership.created_at)
+        select(
+            Partnership.id,
+            Partnership.name,
+            Miner.hotkey,
+            SubscriptionKey.prefix,
+            SubscriptionKey.deleted_at,
+            Partnership.created_at,
+        )
         .join(SubscriptionKey, SubscriptionKey.id == Partnership.subscription_key_id)
         .join(Miner, Miner.id == SubscriptionKey.miner_id)
         .where(Partnership.labeller_id == labeller_id)
@@ -60,10 +66,13 @@ def _view(row: tuple) -> PartnerView:  # type: ignore[type-arg]
 
 async def add_partner(session: AsyncSession, labeller_id: int, name: str, subscription_key: str) -> PartnerView:
     """Link the labeller to the miner owning the live ``subscription_key``."""
-    key_id = (await session.execute(
-        select(SubscriptionKey.id).where(SubscriptionKey.key_hash == hash_key(subscription_key),
-                                         SubscriptionKey.deleted_at.is_(None))
-    )).scalar_one_or_none()
+    key_id = (
+        await session.execute(
+            select(SubscriptionKey.id).where(
+                SubscriptionKey.key_hash == hash_key(subscription_key), SubscriptionKey.deleted_at.is_(None)
+            )
+        )
+    ).scalar_one_or_none()
     if key_id is None:
         raise ApiError(404, "unknown or deleted subscription key: ask the miner for a current one")
     session.add(Partnership(labeller_id=labeller_id, subscription_key_id=key_id, name=name))
@@ -72,9 +81,7 @@ async def add_partner(session: AsyncSession, labeller_id: int, name: str, subscr
     except IntegrityError as exc:
         await session.rollback()
         raise ApiError(409, "already linked with this subscription key") from exc
-    row = (await session.execute(
-        _partner_query(labeller_id).where(Partnership.subscription_key_id == key_id)
-    )).one()
+    row = (await session.execute(_partner_query(labeller_id).where(Partnership.subscription_key_id == key_id))).one()
     return _view(tuple(row))
 
 
@@ -87,7 +94,9 @@ async def list_partners(session: AsyncSession, labeller_id: int) -> list[Partner
 async def rename_partner(session: AsyncSession, labeller_id: int, partner_id: int, name: str) -> PartnerView:
     """Give one of the labeller's own partnerships a new name."""
     result = await session.execute(
-        update(Partnership).where(Partnership.id == partner_id, Partnership.labeller_id == labeller_id).values(name=name)
+        update(Partnership)
+        .where(Partnership.id == partner_id, Partnership.labeller_id == labeller_id)
+        .values(name=name)
     )
     await session.commit()
     if result.rowcount == 0:  # type: ignore[attr-defined]

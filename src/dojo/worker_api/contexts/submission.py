@@ -49,26 +49,43 @@ def _statements() -> tuple[Any, Any, Any]:
     """(read the task and any earlier answer, count the result, store it), built once with bound parameters."""
     task_id, labeller_id = bindparam("task_id", type_=String), bindparam("labeller_id", type_=Integer)
     found = (
-        select(Task.status, Task.expire_at, Task.result_count, Task.max_results, Task.criteria, Task.responses,
-               Result.id.label("previous"))
+        select(
+            Task.status,
+            Task.expire_at,
+            Task.result_count,
+            Task.max_results,
+            Task.criteria,
+            Task.responses,
+            Result.id.label("previous"),
+        )
         .outerjoin(Result, and_(Result.task_id == Task.id, Result.labeller_id == labeller_id))
         .where(Task.id == task_id, Task.miner_id.in_(linked_miner_ids(labeller_id)))
     )
     count = (
         update(Task)
-        .where(Task.id == task_id, Task.status == TaskStatus.open.value,
-               Task.expire_at > bindparam("now", type_=UTCDateTime()), Task.result_count < Task.max_results)
-        .values(result_count=Task.result_count + 1,
-                status=case((Task.result_count + 1 >= Task.max_results, TaskStatus.completed.value),
-                            else_=Task.status))
+        .where(
+            Task.id == task_id,
+            Task.status == TaskStatus.open.value,
+            Task.expire_at > bindparam("now", type_=UTCDateTime()),
+            Task.result_count < Task.max_results,
+        )
+        .values(
+            result_count=Task.result_count + 1,
+            status=case((Task.result_count + 1 >= Task.max_results, TaskStatus.completed.value), else_=Task.status),
+        )
         .returning(Task.result_count)
         .execution_options(synchronize_session=False)
     )
     return found, count, insert(Result)
 
 
-async def submit_result(session: AsyncSession, labeller_id: int, task_id: str, scores: dict[str, float],
-                        writer: AbstractAsyncContextManager[Any] | None = None) -> Accepted:
+async def submit_result(
+    session: AsyncSession,
+    labeller_id: int,
+    task_id: str,
+    scores: dict[str, float],
+    writer: AbstractAsyncContextManager[Any] | None = None,
+) -> Accepted:
     """Accept the labeller's ``scores`` for the task or raise the reason (404/409/410/422).
 
     Visibility goes through ``linked_miner_ids`` (the rule of ``contexts.access``), read together
@@ -86,8 +103,9 @@ async def submit_result(session: AsyncSession, labeller_id: int, task_id: str, s
         raise ApiError(409, "you have already answered this task")
     if task.status != TaskStatus.open.value or task.expire_at <= now or task.result_count >= task.max_results:
         raise _closed(task, now)
-    problem = check_values(_CRITERION.validate_python(task.criteria),
-                           {r["completion_id"] for r in task.responses}, scores)
+    problem = check_values(
+        _CRITERION.validate_python(task.criteria), {r["completion_id"] for r in task.responses}, scores
+    )
     if problem:
         raise ApiError(422, problem)
 
@@ -98,8 +116,15 @@ async def submit_result(session: AsyncSession, labeller_id: int, task_id: str, s
             fresh = await session.get(Task, task_id, populate_existing=True)
             raise _closed(fresh or task, now)
         try:
-            await session.execute(insert_q, {"task_id": task_id, "labeller_id": labeller_id, "submitted_at": now,
-                                             "scores": {str(k): float(v) for k, v in scores.items()}})
+            await session.execute(
+                insert_q,
+                {
+                    "task_id": task_id,
+                    "labeller_id": labeller_id,
+                    "submitted_at": now,
+                    "scores": {str(k): float(v) for k, v in scores.items()},
+                },
+            )
             await session.commit()
         except IntegrityError as exc:  # the same labeller answered concurrently: the count rolls back too
             await session.rollback()

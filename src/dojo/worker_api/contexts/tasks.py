@@ -28,9 +28,12 @@ from dojo.worker_api.store.models import (
 
 PREVIEW_CHARS = 280
 # each order matches an index's column order (ix_tasks_list_*), so a page is read without sorting
-SORTS = {"newest": (Task.created_at.desc(), Task.id.desc()), "oldest": (Task.created_at.asc(), Task.id),
-         "expiring": (Task.expire_at.asc(), Task.id),
-         "most_answered": (Task.result_count.desc(), Task.created_at.desc(), Task.id)}
+SORTS = {
+    "newest": (Task.created_at.desc(), Task.id.desc()),
+    "oldest": (Task.created_at.asc(), Task.id),
+    "expiring": (Task.expire_at.asc(), Task.id),
+    "most_answered": (Task.result_count.desc(), Task.created_at.desc(), Task.id),
+}
 
 
 def _insert(dialect: str) -> Any:
@@ -44,8 +47,13 @@ def _insert(dialect: str) -> Any:
     return sqlite.insert(Task)
 
 
-async def create_task(session: AsyncSession, miner_id: int, body: TaskCreateIn, default_max_results: int,
-                      writer: AbstractAsyncContextManager[Any] | None = None) -> str:
+async def create_task(
+    session: AsyncSession,
+    miner_id: int,
+    body: TaskCreateIn,
+    default_max_results: int,
+    writer: AbstractAsyncContextManager[Any] | None = None,
+) -> str:
     """Store the miner's task and return its worker task id (a fresh UUID).
 
     Idempotent per (miner, ``task_id``): a repeated creation (a miner retrying after a crash or a
@@ -58,53 +66,83 @@ async def create_task(session: AsyncSession, miner_id: int, body: TaskCreateIn, 
         raise ApiError(422, "expire_at must be in the future")
     task_id, source = str(uuid.uuid4()), str(body.task_id)
     row = dict(
-        id=task_id, miner_id=miner_id, source_task_id=source, prompt=body.prompt,
+        id=task_id,
+        miner_id=miner_id,
+        source_task_id=source,
+        prompt=body.prompt,
         responses=[{"completion_id": str(r.completion_id), "content": r.content} for r in body.responses],
-        criteria=body.criteria.model_dump(), n_responses=len(body.responses), expire_at=expire_at,
-        max_results=body.max_results or default_max_results, result_count=0, status=TaskStatus.open.value,
+        criteria=body.criteria.model_dump(),
+        n_responses=len(body.responses),
+        expire_at=expire_at,
+        max_results=body.max_results or default_max_results,
+        result_count=0,
+        status=TaskStatus.open.value,
         created_at=utcnow(),
     )
-    stmt = (_insert(session.get_bind().dialect.name).values(**row)
-            .on_conflict_do_nothing(index_elements=[Task.miner_id, Task.source_task_id]).returning(Task.id))
+    stmt = (
+        _insert(session.get_bind().dialect.name)
+        .values(**row)
+        .on_conflict_do_nothing(index_elements=[Task.miner_id, Task.source_task_id])
+        .returning(Task.id)
+    )
     async with writer or nullcontext():  # one writer at a time in this process (SQLite); a no-op on PostgreSQL
         inserted = (await session.execute(stmt)).scalar_one_or_none()
         await session.commit()
     if inserted is not None:
         return str(inserted)
-    existing = (await session.execute(
-        select(Task.id).where(Task.miner_id == miner_id, Task.source_task_id == source))).scalar_one()
+    existing = (
+        await session.execute(select(Task.id).where(Task.miner_id == miner_id, Task.source_task_id == source))
+    ).scalar_one()
     return str(existing)
 
 
 def _effective_status(now: Any):  # type: ignore[no-untyped-def]
     """The status as a labeller sees it: an open task past its deadline is expired already."""
-    return case((and_(Task.status == TaskStatus.open.value, Task.expire_at <= now), TaskStatus.expired.value),
-                else_=Task.status)
+    return case(
+        (and_(Task.status == TaskStatus.open.value, Task.expire_at <= now), TaskStatus.expired.value), else_=Task.status
+    )
 
 
 def _summary(row: Any) -> dict[str, Any]:
     prompt = row.prompt
     return {
-        "id": row.id, "prompt_preview": prompt[:PREVIEW_CHARS], "n_responses": row.n_responses,
-        "criteria": row.criteria, "status": row.eff_status, "expire_at": row.expire_at,
-        "created_at": row.created_at, "result_count": row.result_count, "max_results": row.max_results,
-        "answered": row.result_id is not None, "miner_hotkey": row.hotkey,
+        "id": row.id,
+        "prompt_preview": prompt[:PREVIEW_CHARS],
+        "n_responses": row.n_responses,
+        "criteria": row.criteria,
+        "status": row.eff_status,
+        "expire_at": row.expire_at,
+        "created_at": row.created_at,
+        "result_count": row.result_count,
+        "max_results": row.max_results,
+        "answered": row.result_id is not None,
+        "miner_hotkey": row.hotkey,
     }
 
 
 def _base_query(labeller_id: Any, now: Any, *extra: Any):  # type: ignore[no-untyped-def]
     return (
-        select(Task.id, Task.prompt, Task.n_responses, Task.criteria, _effective_status(now).label("eff_status"),
-               Task.expire_at, Task.created_at, Task.result_count, Task.max_results, Miner.hotkey,
-               Result.id.label("result_id"), *extra)
+        select(
+            Task.id,
+            Task.prompt,
+            Task.n_responses,
+            Task.criteria,
+            _effective_status(now).label("eff_status"),
+            Task.expire_at,
+            Task.created_at,
+            Task.result_count,
+            Task.max_results,
+            Miner.hotkey,
+            Result.id.label("result_id"),
+            *extra,
+        )
         .join(Miner, Miner.id == Task.miner_id)
         .outerjoin(Result, and_(Result.task_id == Task.id, Result.labeller_id == labeller_id))
         .where(Task.miner_id.in_(linked_miner_ids(labeller_id)))
     )
 
 
-def _filters(labeller_id: Any, now: Any, status: str, answered: bool | None,
-             kind: str | None = None) -> list[Any]:
+def _filters(labeller_id: Any, now: Any, status: str, answered: bool | None, kind: str | None = None) -> list[Any]:
     """The WHERE clauses of a labeller's task list (visibility first)."""
     clauses: list[Any] = [Task.miner_id.in_(linked_miner_ids(labeller_id))]
     if kind is not None:
@@ -112,8 +150,10 @@ def _filters(labeller_id: Any, now: Any, status: str, answered: bool | None,
     if status == "open":
         clauses += [Task.status == TaskStatus.open.value, Task.expire_at > now]
     elif status == "expired":
-        clauses.append((Task.status == TaskStatus.expired.value)
-                       | and_(Task.status == TaskStatus.open.value, Task.expire_at <= now))
+        clauses.append(
+            (Task.status == TaskStatus.expired.value)
+            | and_(Task.status == TaskStatus.open.value, Task.expire_at <= now)
+        )
     elif status == "completed":
         clauses.append(Task.status == TaskStatus.completed.value)
     if answered is not None:
@@ -143,8 +183,13 @@ def _list_statements(status: str, answered: bool | None, kind: str | None, sort:
     """
     where = _filters(_labeller(), _now(), status, answered, kind)
     count = select(func.count()).select_from(Task).where(*where)
-    page_ids = (select(Task.id).where(*where).order_by(*SORTS[sort])
-                .offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer))).subquery("page")
+    page_ids = (
+        select(Task.id)
+        .where(*where)
+        .order_by(*SORTS[sort])
+        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer))
+    ).subquery("page")
     total = count.correlate(None).scalar_subquery().label("total")
     page = _base_query(_labeller(), _now(), total).join(page_ids, page_ids.c.id == Task.id).order_by(*SORTS[sort])
     return page, count
@@ -152,13 +197,24 @@ def _list_statements(status: str, answered: bool | None, kind: str | None, sort:
 
 @lru_cache(maxsize=1)
 def _detail_statement() -> Any:
-    return (_base_query(_labeller(), _now(), Task.responses, Result.scores, Result.submitted_at, LabellerGrade.grade)
-            .outerjoin(LabellerGrade, and_(LabellerGrade.task_id == Task.id, LabellerGrade.labeller_id == _labeller()))
-            .where(Task.id == bindparam("task_id", type_=String)))
+    return (
+        _base_query(_labeller(), _now(), Task.responses, Result.scores, Result.submitted_at, LabellerGrade.grade)
+        .outerjoin(LabellerGrade, and_(LabellerGrade.task_id == Task.id, LabellerGrade.labeller_id == _labeller()))
+        .where(Task.id == bindparam("task_id", type_=String))
+    )
 
 
-async def list_tasks(session: AsyncSession, labeller_id: int, *, status: str, answered: bool | None, sort: str,
-                     page: int, limit: int, kind: str | None = None) -> tuple[list[dict[str, Any]], int]:
+async def list_tasks(
+    session: AsyncSession,
+    labeller_id: int,
+    *,
+    status: str,
+    answered: bool | None,
+    sort: str,
+    page: int,
+    limit: int,
+    kind: str | None = None,
+) -> tuple[list[dict[str, Any]], int]:
     """One page of the tasks the labeller may see, filtered and sorted, and the total count.
 
     The page's ids are chosen by a narrow subquery (ids and sort keys only), then only those rows
@@ -174,14 +230,18 @@ async def list_tasks(session: AsyncSession, labeller_id: int, *, status: str, an
 
 async def task_for_labeller(session: AsyncSession, labeller_id: int, task_id: str) -> dict[str, Any]:
     """One task in full with the labeller's own answer and grade; 404 unless the labeller may see it."""
-    row = (await session.execute(
-        _detail_statement(), {"labeller_id": labeller_id, "now": utcnow(), "task_id": task_id})).one_or_none()
+    row = (
+        await session.execute(_detail_statement(), {"labeller_id": labeller_id, "now": utcnow(), "task_id": task_id})
+    ).one_or_none()
     if row is None:
         raise ApiError(404, f"no task {task_id} among the tasks of your partner miners")
     out = _summary(row)
-    out.update(prompt=row.prompt, responses=row.responses, grade=row.grade,
-               my_result=None if row.result_id is None else {"scores": row.scores,
-                                                              "submitted_at": row.submitted_at})
+    out.update(
+        prompt=row.prompt,
+        responses=row.responses,
+        grade=row.grade,
+        my_result=None if row.result_id is None else {"scores": row.scores, "submitted_at": row.submitted_at},
+    )
     return out
 
 

@@ -8,6 +8,13 @@ from dojo.worker_api.schemas import Reply
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Reply[None], "description": text}
-    for code, text in [(401, "Not authenticated"), (403, "Forbidden"), (404, "Not found"), (409, "Conflict"),
-                       (410, "Gone"), (422, "Invalid request"), (429, "Too many requests")]
+    for code, text in [
+        (401, "Not authenticated"),
+        (403, "Forbidden"),
+        (404, "Not found"),
+        (409, "Conflict"),
+        (410, "Gone"),
+        (422, "Invalid request"),
+        (429, "Too many requests"),
+    ]
 }

@@ -27,8 +27,9 @@ router = APIRouter(tags=["auth"])
 
 
 @router.get("/auth/nonce", response_model=Reply[NonceBody])
-async def nonce(request: Request, address: str = Query(..., min_length=1, max_length=64,
-                                                       description="The wallet address, 0x…")) -> dict:
+async def nonce(
+    request: Request, address: str = Query(..., min_length=1, max_length=64, description="The wallet address, 0x…")
+) -> dict:
     """A single-use SIWE nonce for ``address``, valid for a few minutes, and what the message must say."""
     siwe = services(request).siwe
     nonce = await siwe.issue_nonce(address)
@@ -46,8 +47,9 @@ async def worker_login(body: LoginIn, request: Request, db: AsyncSession = Depen
 
 
 @router.post("/worker/logout", response_model=Reply[EmptyBody])
-async def worker_logout(request: Request, claims: Claims = Depends(current_labeller),
-                        db: AsyncSession = Depends(session)) -> dict:
+async def worker_logout(
+    request: Request, claims: Claims = Depends(current_labeller), db: AsyncSession = Depends(session)
+) -> dict:
     """Revoke the current JWT (at once in this process, within 1 s in the others sharing the database)."""
     db.add(RevokedToken(jti=claims.jti, expires_at=claims.expires_at))
     try:
@@ -73,4 +75,3 @@ async def miner_session(body: MinerSessionIn, request: Request, db: AsyncSession
     miner = await get_or_create_miner(db, hotkey)
     token, expires_at, _ = svc.tokens.issue(MINER, hotkey, miner.id)
     return ok({"token": token, "expires_at": expires_at})
-

@@ -22,8 +22,14 @@ async def health(request: Request) -> object:
         async with svc.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - report, don't crash
-        return JSONResponse({"success": False, "body": {"status": "degraded", "database": "down"},
-                             "error": f"database unreachable: {exc}"}, status_code=503)
+        return JSONResponse(
+            {
+                "success": False,
+                "body": {"status": "degraded", "database": "down"},
+                "error": f"database unreachable: {exc}",
+            },
+            status_code=503,
+        )
     return ok({"status": "ok", "database": "ok"})
 
 

@@ -20,18 +20,26 @@ def _add(path: str, model: KeyModel, what: str) -> None:
     @router.get(path, response_model=Reply[KeyList], name=f"list {what}s")
     async def list_(claims: Claims = Depends(current_miner), db: AsyncSession = Depends(session)) -> dict:
         keys = await list_keys(db, model, claims.user_id)
-        return ok({"keys": [{"prefix": k.prefix, "name": k.name, "created_at": k.created_at,
-                             "deleted_at": k.deleted_at} for k in keys]})
+        return ok(
+            {
+                "keys": [
+                    {"prefix": k.prefix, "name": k.name, "created_at": k.created_at, "deleted_at": k.deleted_at}
+                    for k in keys
+                ]
+            }
+        )
 
     @router.post(path, response_model=Reply[KeyCreated], name=f"generate {what}")
-    async def create(body: KeyCreateIn | None = None, claims: Claims = Depends(current_miner),
-                     db: AsyncSession = Depends(session)) -> dict:
+    async def create(
+        body: KeyCreateIn | None = None, claims: Claims = Depends(current_miner), db: AsyncSession = Depends(session)
+    ) -> dict:
         key, prefix = await create_key(db, model, claims.user_id, body.name if body else None)
         return ok({"key": key, "prefix": prefix})
 
     @router.delete(path + "/{prefix}", response_model=Reply[EmptyBody], name=f"delete {what}")
-    async def remove(prefix: str = PrefixParam, claims: Claims = Depends(current_miner),
-                     db: AsyncSession = Depends(session)) -> dict:
+    async def remove(
+        prefix: str = PrefixParam, claims: Claims = Depends(current_miner), db: AsyncSession = Depends(session)
+    ) -> dict:
         await delete_key(db, model, claims.user_id, prefix)
         return ok({})
 

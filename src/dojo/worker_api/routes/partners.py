@@ -17,8 +17,9 @@ router = APIRouter(prefix="/worker/partners", tags=["labeller"])
 
 
 @router.post("", response_model=Reply[PartnerInfo])
-async def create(body: PartnerIn, claims: Claims = Depends(current_labeller),
-                 db: AsyncSession = Depends(session)) -> dict:
+async def create(
+    body: PartnerIn, claims: Claims = Depends(current_labeller), db: AsyncSession = Depends(session)
+) -> dict:
     """Link to a miner by one of its subscription keys."""
     return ok(asdict(await add_partner(db, claims.user_id, body.name, body.subscription_key)))
 
@@ -30,15 +31,22 @@ async def list_(claims: Claims = Depends(current_labeller), db: AsyncSession = D
 
 
 @router.patch("/{partner_id}", response_model=Reply[PartnerInfo])
-async def rename(body: PartnerRenameIn, partner_id: int = Path(..., ge=1, le=2**31 - 1),
-                 claims: Claims = Depends(current_labeller), db: AsyncSession = Depends(session)) -> dict:
+async def rename(
+    body: PartnerRenameIn,
+    partner_id: int = Path(..., ge=1, le=2**31 - 1),
+    claims: Claims = Depends(current_labeller),
+    db: AsyncSession = Depends(session),
+) -> dict:
     """Rename a partnership (the name is the labeller's own label for the miner)."""
     return ok(asdict(await rename_partner(db, claims.user_id, partner_id, body.name)))
 
 
 @router.delete("/{partner_id}", response_model=Reply[EmptyBody])
-async def remove(partner_id: int = Path(..., ge=1, le=2**31 - 1), claims: Claims = Depends(current_labeller),
-                 db: AsyncSession = Depends(session)) -> dict:
+async def remove(
+    partner_id: int = Path(..., ge=1, le=2**31 - 1),
+    claims: Claims = Depends(current_labeller),
+    db: AsyncSession = Depends(session),
+) -> dict:
     """Remove a partnership."""
     await remove_partner(db, claims.user_id, partner_id)
     return ok({})

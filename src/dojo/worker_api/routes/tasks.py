@@ -30,8 +30,9 @@ TaskId = Path(..., min_length=1, max_length=64, description="The worker task id"
 
 
 @router.post("", response_model=Reply[TaskCreated])
-async def create(body: TaskCreateIn, request: Request, miner_id: int = Depends(api_key_miner),
-                 db: AsyncSession = Depends(session)) -> dict:
+async def create(
+    body: TaskCreateIn, request: Request, miner_id: int = Depends(api_key_miner), db: AsyncSession = Depends(session)
+) -> dict:
     """Create a task for the miner's labellers; the same ``task_id`` again returns the same worker task id."""
     svc = services(request)
     task_id = await tasks.create_task(db, miner_id, body, svc.settings.worker.max_results, svc.writer)
@@ -39,28 +40,39 @@ async def create(body: TaskCreateIn, request: Request, miner_id: int = Depends(a
 
 
 @router.get("", response_model=Reply[TaskPage])
-async def list_(status: Literal["all", "open", "completed", "expired"] = "all",
-                answered: bool | None = Query(None, description="Only tasks you have (not) answered"),
-                type: Literal["score", "ranking"] | None = Query(None, description="Only tasks of this criterion type"),
-                sort: Literal["newest", "oldest", "expiring", "most_answered"] = "newest",
-                page: int = Query(1, ge=1, le=100_000), limit: int = Query(20, ge=1, le=100),
-                claims: Claims = Depends(current_labeller), db: AsyncSession = Depends(session)) -> dict:
+async def list_(
+    status: Literal["all", "open", "completed", "expired"] = "all",
+    answered: bool | None = Query(None, description="Only tasks you have (not) answered"),
+    type: Literal["score", "ranking"] | None = Query(None, description="Only tasks of this criterion type"),
+    sort: Literal["newest", "oldest", "expiring", "most_answered"] = "newest",
+    page: int = Query(1, ge=1, le=100_000),
+    limit: int = Query(20, ge=1, le=100),
+    claims: Claims = Depends(current_labeller),
+    db: AsyncSession = Depends(session),
+) -> dict:
     """Tasks of the miners you are linked to."""
-    items, total = await tasks.list_tasks(db, claims.user_id, status=status, answered=answered, sort=sort,
-                                          page=page, limit=limit, kind=type)
+    items, total = await tasks.list_tasks(
+        db, claims.user_id, status=status, answered=answered, sort=sort, page=page, limit=limit, kind=type
+    )
     return ok({"tasks": items, "page": page, "limit": limit, "total": total})
 
 
 @router.get("/{task_id}", response_model=Reply[TaskDetail])
-async def fetch(task_id: str = TaskId, claims: Claims = Depends(current_labeller),
-                db: AsyncSession = Depends(session)) -> dict:
+async def fetch(
+    task_id: str = TaskId, claims: Claims = Depends(current_labeller), db: AsyncSession = Depends(session)
+) -> dict:
     """One task in full, with your answer and grade if any."""
     return ok(await tasks.task_for_labeller(db, claims.user_id, task_id))
 
 
 @router.put("/{task_id}/result", response_model=Reply[ResultAccepted])
-async def submit(body: ResultIn, request: Request, task_id: str = TaskId,
-                 claims: Claims = Depends(current_labeller), db: AsyncSession = Depends(session)) -> dict:
+async def submit(
+    body: ResultIn,
+    request: Request,
+    task_id: str = TaskId,
+    claims: Claims = Depends(current_labeller),
+    db: AsyncSession = Depends(session),
+) -> dict:
     """Answer a task: one value per completion id."""
     svc = services(request)
     metrics = svc.metrics
@@ -70,21 +82,24 @@ async def submit(body: ResultIn, request: Request, task_id: str = TaskId,
         metrics.submissions.labels(f"rejected_{exc.status}").inc()
         raise
     metrics.submissions.labels("accepted").inc()
-    return ok({"task_id": accepted.task_id, "result_count": accepted.result_count,
-               "submitted_at": accepted.submitted_at})
+    return ok(
+        {"task_id": accepted.task_id, "result_count": accepted.result_count, "submitted_at": accepted.submitted_at}
+    )
 
 
 @router.get("/{task_id}/results", response_model=Reply[ResultsBody])
-async def results(task_id: str = TaskId, miner_id: int = Depends(api_key_miner),
-                  db: AsyncSession = Depends(session)) -> dict:
+async def results(
+    task_id: str = TaskId, miner_id: int = Depends(api_key_miner), db: AsyncSession = Depends(session)
+) -> dict:
     """Every accepted result of your task (owning miner's API key only)."""
     found = await tasks.results_for_miner(db, miner_id, task_id)
     return ok({"results": [r.model_dump(mode="json") for r in found]})
 
 
 @router.post("/{task_id}/feedback", response_model=Reply[EmptyBody])
-async def feedback(body: Feedback, task_id: str = TaskId, miner_id: int = Depends(api_key_miner),
-                   db: AsyncSession = Depends(session)) -> dict:
+async def feedback(
+    body: Feedback, task_id: str = TaskId, miner_id: int = Depends(api_key_miner), db: AsyncSession = Depends(session)
+) -> dict:
     """The validator's score and ground truth for your task, turned into labeller grades."""
     await feedback_ctx.apply_feedback(db, miner_id, task_id, body)
     return ok({})

@@ -23,8 +23,14 @@ logger = logging.getLogger("dojo.worker_api.store")
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
-_PG_DRIVERS = {"postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2", "postgresql+asyncpg",
-               "postgresql+psycopg_async"}
+_PG_DRIVERS = {
+    "postgresql",
+    "postgres",
+    "postgresql+psycopg",
+    "postgresql+psycopg2",
+    "postgresql+asyncpg",
+    "postgresql+psycopg_async",
+}
 _SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite", "sqlite+aiosqlite"}
 
 
@@ -89,8 +95,13 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     if is_sqlite(url):
         _ensure_sqlite_dir(url)
         # reset on return only when a transaction is still open: a blind ROLLBACK is one more thread hop
-        engine = create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size,
-                                     connect_args={"timeout": 30}, pool_reset_on_return=None)
+        engine = create_async_engine(
+            async_url(url),
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            connect_args={"timeout": 30},
+            pool_reset_on_return=None,
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "reset", _sqlite_reset)
         return engine
