@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Optional
 
 import typer
+
+from dojo.cli.options import Home, Netuid, Network, Profile, WalletHotkey, WalletName, WalletPath
 
 
 def miner(
@@ -20,15 +21,13 @@ def miner(
     api_key: Optional[str] = typer.Option(
         None, "--api-key", help="Worker API key (prefer env DOJO_MINER_API_KEY: flags show in `ps`)."
     ),
-    wallet_name: Optional[str] = typer.Option(None, "--wallet.name", "--wallet-name", help="Coldkey name."),
-    wallet_hotkey: Optional[str] = typer.Option(None, "--wallet.hotkey", "--wallet-hotkey", help="Hotkey name."),
-    wallet_path: Optional[Path] = typer.Option(None, "--wallet.path", "--wallet-path", help="Wallets directory."),
-    network: Optional[str] = typer.Option(
-        None, "--network", help="local, finney, test or ws://… (env DOJO_CHAIN_NETWORK)."
-    ),
-    netuid: Optional[int] = typer.Option(None, "--netuid", help="Subnet uid (env DOJO_CHAIN_NETUID)."),
-    profile: Optional[str] = typer.Option(None, "--profile", help="Timing profile: prod or fast (env DOJO_PROFILE)."),
-    home: Optional[Path] = typer.Option(None, "--home", help="Data directory (env DOJO_HOME, default ~/.dojo)."),
+    wallet_name: WalletName = None,
+    wallet_hotkey: WalletHotkey = None,
+    wallet_path: WalletPath = None,
+    network: Network = None,
+    netuid: Netuid = None,
+    profile: Profile = None,
+    home: Home = None,
 ) -> None:
     """Run a miner: publish its address, take validators' tasks into the worker API, return the results."""
     from dojo.config import load_settings
