@@ -264,15 +264,16 @@ class LocalNetwork:
             time.sleep(0.2)
         raise DojoError("the miners did not publish their addresses on the local chain within 30 s")
 
-    def start_validator(self) -> None:
+    def start_validator(self, open_ended: bool = False) -> None:
+        """The validator: ``cfg.rounds`` rounds, or (``open_ended``) until stopped, for people to label."""
         self.external_port = free_port()
         assert self.synthetic is not None
+        rounds = [] if open_ended else ["--rounds", str(self.cfg.rounds)]
         self.validator = Service(
-            "validator",
+            "validator-open" if open_ended else "validator",
             [
                 "validator",
-                "--rounds",
-                str(self.cfg.rounds),
+                *rounds,
                 "--seed",
                 str(self.cfg.seed),
                 "--tasks-per-round",

@@ -128,9 +128,10 @@ async def _run(net: LocalNetwork, console: Console) -> LocalnetResult:
     dataset_dir, n = await asyncio.to_thread(net.export)
     if net.cfg.keep_open:
         console.print(leaderboard_table(rows))
-        _keep_open(net, console)
-        stop.set()
+        stop.set()  # the simulated crews step aside so people can take the tasks
         await asyncio.gather(*crews, return_exceptions=True)
+        await asyncio.to_thread(net.start_validator, True)
+        _keep_open(net, console)
     return LocalnetResult(
         home=net.home,
         miners=rows,
@@ -146,7 +147,7 @@ def _keep_open(net: LocalNetwork, console: Console) -> None:
     console.print("\n[bold]The local network stays up[/] (Ctrl-C to stop). Label in your browser:")
     for m in net.miners:
         console.print(f"  miner{m.index}: web UI {m.worker_url}/  subscription key [bold]{m.subscription_key}[/]")
-    console.print("  The validator has finished its rounds; the worker APIs and miners keep serving.")
+    console.print("  A validator keeps sending new tasks every few seconds; the simulated labellers have stopped.")
     try:
         while True:
             time.sleep(1)
