@@ -96,12 +96,7 @@ def build_rows(task: Task) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]
         return None, []
     arr = np.vstack(vectors)
     mean = arr.mean(axis=0)
-    agreement = None
-    if len(arr) >= 2:
-        pairs = list(combinations(range(len(arr)), 2))
-        rho = scoring.spearman_last(arr[[i for i, _ in pairs]], arr[[j for _, j in pairs]])
-        if np.isfinite(rho).any():
-            agreement = float(np.nanmean(scoring.agreement(rho)))
+    agreement = scoring.mean_pairwise_agreement(arr)
     gt = task.ground_truth
     row = {
         "task_id": task.id,

@@ -16,7 +16,7 @@ from dojo.scoring.round import (
     score_round_detail,
 )
 from dojo.scoring.running import ALPHA, DECAY, reset_changed, round_means, to_weights, update_running
-from dojo.scoring.spearman import agreement, spearman_last
+from dojo.scoring.spearman import agreement, mean_pairwise_agreement, spearman_last
 
 __all__ = [
     "ALPHA",
@@ -29,6 +29,7 @@ __all__ = [
     "duplicate_groups",
     "duplicate_guard",
     "labeller_grades",
+    "mean_pairwise_agreement",
     "miner_vectors",
     "ranks_to_scores",
     "reset_changed",

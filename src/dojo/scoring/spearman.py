@@ -78,3 +78,19 @@ def spearman_last(a: FloatArray, b: FloatArray) -> FloatArray:
 def agreement(rho: FloatArray) -> FloatArray:
     """ρ ∈ [-1, 1] mapped to [0, 1] as ``(ρ + 1) / 2`` (NaN stays NaN)."""
     return np.clip((np.asarray(rho, dtype=np.float64) + 1.0) / 2.0, 0.0, 1.0)
+
+
+def mean_pairwise_agreement(vectors: FloatArray) -> float | None:
+    """Labellers' agreement: the mean over every pair of rows of ``agreement(spearman)``, in [0, 1].
+
+    ``vectors`` is [L, C] (one row per labeller). None with fewer than two rows or when no pair
+    has a defined correlation (e.g. every row constant).
+    """
+    arr = np.asarray(vectors, dtype=np.float64)
+    if arr.ndim != 2 or len(arr) < 2:
+        return None
+    i, j = np.triu_indices(len(arr), k=1)
+    rho = spearman_last(arr[i], arr[j])
+    if not np.isfinite(rho).any():
+        return None
+    return float(np.nanmean(agreement(rho)))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -79,13 +78,7 @@ def _external_result(vectors: list[list[float]], completion_ids: list[str]) -> d
         return {"scores": {}, "agreement": None, "labellers": 0}
     arr = np.asarray(vectors, dtype=float)
     mean = arr.mean(axis=0)
-    pairs = list(combinations(range(len(arr)), 2))
-    agree = None
-    if pairs:
-        a = np.stack([arr[i] for i, _ in pairs])
-        b = np.stack([arr[j] for _, j in pairs])
-        rho = scoring.spearman_last(a, b)
-        agree = float(np.nanmean(scoring.agreement(rho))) if np.isfinite(rho).any() else None
+    agree = scoring.mean_pairwise_agreement(arr)
     return {
         "scores": {c: float(v) for c, v in zip(completion_ids, mean, strict=True)},
         "agreement": agree,
