@@ -15,6 +15,9 @@ import weakref
 from typing import Any
 
 _live: weakref.WeakSet[Any] = weakref.WeakSet()
+# V8's process-wide set-up is not safe to run from two threads at once (it aborts with
+# "Check failed: !IsConfigurablePoolInitialized()"), so contexts are created one at a time.
+_create_lock = threading.Lock()
 
 
 def new_racer() -> Any:
@@ -29,9 +32,10 @@ def new_racer() -> Any:
         except BaseException as exc:  # noqa: BLE001 - handed to the caller below
             box.append(exc)
 
-    maker = threading.Thread(target=make, name="dojo-v8-init")
-    maker.start()
-    maker.join()
+    with _create_lock:
+        maker = threading.Thread(target=make, name="dojo-v8-init")
+        maker.start()
+        maker.join()
     if isinstance(box[0], BaseException):
         raise box[0]
     _live.add(box[0])
