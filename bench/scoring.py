@@ -21,14 +21,25 @@ import tracemalloc
 import numpy as np
 from scipy.stats import rankdata, spearmanr
 
-from dojo.scoring import duplicate_guard, result_fingerprint, score_round, to_weights, update_running
+from dojo.scoring import (
+    RunningState,
+    duplicate_groups,
+    duplicate_guard,
+    near_duplicate_links,
+    score_round,
+    score_round_detail,
+    update_running,
+    weights_from_state,
+)
 
 COMPLETIONS = 4
 LABELLERS = 3
 
 
-def make_round(miners: int, tasks: int, seed: int = 7) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A realistic round: miners of varied skill, absent labellers, no-shows, external tasks, copycats."""
+def make_round(miners: int, tasks: int, seed: int = 7) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A round at its heaviest: every task shared by every miner (real rounds give each miner its own
+    synthetic instances, which is far sparser), miners of varied skill, absent labellers, no-shows,
+    external tasks, copycats; plus each miner's consensus vote weight (many zero)."""
     rng = np.random.default_rng(seed)
     gt = np.array([rng.permutation(COMPLETIONS) for _ in range(tasks)], dtype=np.float64)
     gt[rng.random(tasks) < 0.1] = np.nan  # 10 % external tasks: no ground truth
@@ -42,7 +53,8 @@ def make_round(miners: int, tasks: int, seed: int = 7) -> tuple[np.ndarray, np.n
     copycats = max(miners // 40, 2)
     values[-copycats:] = values[0]  # one crew selling the same answers to several hotkeys
     assigned = rng.random((miners, tasks)) < 0.9
-    return values, gt, assigned
+    reliability = np.where(rng.random(miners) < 0.3, 0.0, rng.uniform(0.0, 1.0, miners))
+    return values, gt, assigned, reliability
 
 
 # ---------------------------------------------------------------------------------- the peer
@@ -50,12 +62,14 @@ def _q(x: np.ndarray) -> np.ndarray:
     return np.round(x, 9)
 
 
-def _agree(a: np.ndarray, b: np.ndarray) -> float:
-    return (float(spearmanr(a, b).statistic) + 1.0) / 2.0
+def _rho(a: np.ndarray, b: np.ndarray) -> float:
+    return float(spearmanr(a, b).statistic)
 
 
-def peer_round(values: np.ndarray, gt: np.ndarray, assigned: np.ndarray, budget_s: float) -> tuple[np.ndarray, int]:
-    """Per task, per miner, with scipy.stats: returns scores [M, T] and how many tasks it finished."""
+def peer_round(
+    values: np.ndarray, gt: np.ndarray, assigned: np.ndarray, reliability: np.ndarray, budget_s: float
+) -> tuple[np.ndarray, int]:
+    """Per task, per miner, with scipy.stats: returns signed scores [M, T] and how many tasks it finished."""
     miners, tasks = assigned.shape
     out = np.full((miners, tasks), np.nan)
     start = time.perf_counter()
@@ -77,10 +91,13 @@ def peer_round(values: np.ndarray, gt: np.ndarray, assigned: np.ndarray, budget_
             rows = [values[m, t, lab][valid] for lab in range(LABELLERS) if np.isfinite(values[m, t, lab][valid]).all()]
             if rows:
                 vectors[m] = _q(np.mean(rows, axis=0))
-        ranks = {m: rankdata(v) for m, v in vectors.items()}
-        total = np.sum(list(ranks.values()), axis=0) if ranks else None
         truth = -gt[t][valid]
         synthetic = not external and len(np.unique(truth)) >= 2
+        if external:
+            voters = {m: reliability[m] for m in vectors if reliability[m] > 0}
+            ranks = {m: rankdata(vectors[m]) for m in voters}
+            total = sum(w * ranks[m] for m, w in voters.items()) if voters else None
+            weight = sum(voters.values())
         for m in range(miners):
             if not assigned[m, t]:
                 continue
@@ -89,27 +106,28 @@ def peer_round(values: np.ndarray, gt: np.ndarray, assigned: np.ndarray, budget_
                 continue
             s = vectors[m]
             constant = len(np.unique(s)) < 2
-            cons = None
-            if len(vectors) >= 3:
-                others = _q((total - ranks[m]) / (len(vectors) - 1))
-                if len(np.unique(others)) >= 2:
-                    cons = 0.0 if constant else _agree(s, others)
             if synthetic:
-                g = 0.0 if constant else _agree(s, truth)
-                out[m, t] = g if cons is None else 0.8 * g + 0.2 * cons
-            else:
-                out[m, t] = np.nan if cons is None else cons
+                out[m, t] = 0.0 if constant else _rho(s, truth)
+            elif external:
+                own = voters.get(m, 0.0)
+                others_n = len(voters) - (m in voters)
+                if others_n < 1 or weight - own <= 1e-6 or total is None:
+                    continue
+                others = _q((total - (own * ranks[m] if m in voters else 0.0)) / (weight - own))
+                if len(np.unique(others)) >= 2:
+                    out[m, t] = 0.0 if constant else _rho(s, others)
     return out, tasks
 
 
 # ---------------------------------------------------------------------------------- the run
-def vectorised_round(values: np.ndarray, gt: np.ndarray, assigned: np.ndarray, fp: np.ndarray) -> np.ndarray:
-    """The validator's whole scoring step: scores, duplicate guard, EMA, weights."""
-    scores = score_round(values, gt, assigned)
-    guarded = duplicate_guard(fp, scores)
-    running = update_running(np.zeros(scores.shape[0]), guarded)
-    to_weights(running, max_weight=0.1)
-    return scores
+def vectorised_round(values: np.ndarray, gt: np.ndarray, assigned: np.ndarray, reliability: np.ndarray) -> np.ndarray:
+    """The validator's whole scoring step: near-duplicate links, scores, guard, running state, weights."""
+    groups = duplicate_groups(near_duplicate_links(values, gt, assigned))
+    detail = score_round_detail(values, gt, assigned, reliability)
+    guarded = duplicate_guard(detail.task_scores, groups, detail.has_result & detail.external[None])
+    state = update_running(RunningState.zeros(values.shape[0]), guarded)
+    weights_from_state(state, max_weight=0.1)
+    return detail.task_scores
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,37 +137,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peer-budget", type=float, default=90.0, help="seconds the peer loop may run")
     args = parser.parse_args(argv)
 
-    values, gt, assigned = make_round(args.miners, args.tasks)
+    values, gt, assigned, reliability = make_round(args.miners, args.tasks)
     shape = f"{args.miners} miners × {args.tasks} tasks × {COMPLETIONS} completions × {LABELLERS} labellers"
     print(f"round: {shape}; input {values.nbytes / 2**20:.1f} MiB")
 
-    t0 = time.perf_counter()
-    fp = np.array(
-        [[result_fingerprint(values[m, t].tolist()) for t in range(args.tasks)] for m in range(args.miners)],
-        dtype=np.int64,
+    t0 = time.process_time()
+    groups = duplicate_groups(near_duplicate_links(values, gt, assigned))
+    n_ext = int(np.isnan(gt).all(axis=1).sum())
+    print(
+        f"near-duplicate guard over {n_ext} shared external tasks: {(time.process_time() - t0) * 1e3:.0f} ms CPU, "
+        f"{args.miners - len(set(groups.tolist()))} hotkeys linked to another"
     )
-    fp[np.isnan(values).all(axis=(2, 3)) | ~assigned] = 0
-    print(f"fingerprints (per result, at collection time): {(time.perf_counter() - t0) / fp.size * 1e6:.1f} µs each")
 
-    score_round(values, gt, assigned)  # warm-up (imports, caches)
+    score_round(values, gt, assigned, reliability)  # warm-up (imports, caches)
     runs = []
     for _ in range(3):
         c0, w0 = time.process_time(), time.perf_counter()
-        ours = score_round(values, gt, assigned)
+        ours = score_round(values, gt, assigned, reliability)
         runs.append((time.process_time() - c0, time.perf_counter() - w0))
     engine_cpu, engine_wall = min(runs)
     c0 = time.process_time()
-    vectorised_round(values, gt, assigned, fp)
+    vectorised_round(values, gt, assigned, reliability)
     full_cpu = time.process_time() - c0
 
     tracemalloc.start()
-    vectorised_round(values, gt, assigned, fp)
+    vectorised_round(values, gt, assigned, reliability)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Linux: KiB
     print(
         f"vectorised score_round: {engine_cpu * 1e3:.0f} ms CPU ({engine_wall * 1e3:.0f} ms wall), best of 3; "
-        f"whole step with guard+EMA+weights: {full_cpu * 1e3:.0f} ms CPU"
+        f"whole step with guard+running state+weights: {full_cpu * 1e3:.0f} ms CPU"
     )
     print(
         f"vectorised round peak memory: {peak / 2**20:.0f} MiB allocated (tracemalloc); "
@@ -157,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     c0, w0 = time.process_time(), time.perf_counter()
-    peer, done = peer_round(values, gt, assigned, args.peer_budget)
+    peer, done = peer_round(values, gt, assigned, reliability, args.peer_budget)
     peer_cpu, peer_wall = time.process_time() - c0, time.perf_counter() - w0
     scale = args.tasks / max(done, 1)
     np.testing.assert_allclose(ours[:, :done], peer[:, :done], rtol=0, atol=1e-9, equal_nan=True)
@@ -170,8 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"same scores: yes, {scored} miner-task scores compared on {done} tasks (|diff| <= 1e-9)")
     # CPU time: the machine may be shared, and neither side uses more than one core.
     speedup = peer_cpu * scale / engine_cpu
-    print(f"speed-up: {speedup:.0f}x in CPU time, {peer_wall * scale / engine_wall:.0f}x in wall time (aim >= 50x)")
-    return 0 if speedup >= 50 else 1
+    print(f"speed-up: {speedup:.0f}x in CPU time, {peer_wall * scale / engine_wall:.0f}x in wall time (aim >= 100x)")
+    return 0 if speedup >= 100 else 1
 
 
 if __name__ == "__main__":

@@ -18,12 +18,21 @@ def _spread(x: np.ndarray) -> bool:
     return len(np.unique(_q(x))) >= 2
 
 
-def _agree(a: np.ndarray, b: np.ndarray) -> float:
-    return (float(spearmanr(_q(a), _q(b)).statistic) + 1.0) / 2.0
+def _rho(a: np.ndarray, b: np.ndarray) -> float:
+    return float(spearmanr(_q(a), _q(b)).statistic)
 
 
-def reference_round(values: np.ndarray, gt: np.ndarray, assigned: np.ndarray) -> np.ndarray:
+def reference_round(
+    values: np.ndarray,
+    gt: np.ndarray,
+    assigned: np.ndarray,
+    reliability: np.ndarray | None = None,
+    min_consensus: int = 1,
+    min_weight: float = 1e-6,
+) -> np.ndarray:
+    """Signed task scores [M, T], one task and one miner at a time."""
     m_count, t_count, l_count, _ = values.shape
+    weights = np.ones(m_count) if reliability is None else np.maximum(np.nan_to_num(reliability), 0.0)
     out = np.full((m_count, t_count), np.nan)
     for t in range(t_count):
         external = bool(np.isnan(gt[t]).all())
@@ -51,14 +60,16 @@ def reference_round(values: np.ndarray, gt: np.ndarray, assigned: np.ndarray) ->
                 continue
             s = vectors[m]
             constant = not _spread(s)
-            cons = None
-            if len(vectors) >= 3:
-                others = np.mean([rankdata(_q(v)) for o, v in vectors.items() if o != m], axis=0)
-                if _spread(others):
-                    cons = 0.0 if constant else _agree(s, others)
             if synthetic:
-                g = 0.0 if constant else _agree(s, -truth)
-                out[m, t] = g if cons is None else 0.8 * g + 0.2 * cons
-            else:
-                out[m, t] = np.nan if cons is None else cons
+                out[m, t] = 0.0 if constant else _rho(s, -truth)
+            elif external:
+                voters = [o for o in vectors if o != m and weights[o] > 0]
+                total = sum(weights[o] for o in voters)
+                if len(voters) < min_consensus or total <= min_weight:
+                    continue  # no signal: NaN
+                others = sum(weights[o] * rankdata(_q(vectors[o])) for o in voters) / total
+                if not _spread(others):
+                    continue
+                out[m, t] = 0.0 if constant else _rho(s, others)
+            # a truth without spread: NaN
     return out

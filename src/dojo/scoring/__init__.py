@@ -1,12 +1,26 @@
 """Scoring: pure functions over NumPy arrays, vectorised over a whole round (DESIGN §7).
 
-``score_round`` → ``duplicate_guard`` → ``update_running`` (after ``reset_changed``) → ``to_weights``.
+Per round: ``reliability`` of each miner's running state (its consensus vote) →
+``near_duplicate_links`` / ``duplicate_groups`` on shared external tasks → ``score_round`` (signed
+Spearman ρ: hidden order on synthetic tasks, reliability-weighted consensus on external ones) →
+``duplicate_guard`` → ``update_running`` (after ``reset_changed``) → ``weights_from_state``.
+``dojo.validator.scorer`` runs exactly this on a stored round.
 """
 
-from dojo.scoring.guard import duplicate_groups, duplicate_guard, result_fingerprint
+from dojo.scoring.guard import (
+    DUPLICATE_MAX_RATIO,
+    DUPLICATE_MIN_EVIDENCE,
+    DUPLICATE_MIN_TASKS,
+    duplicate_groups,
+    duplicate_guard,
+    group_share,
+    near_duplicate_links,
+    pair_evidence,
+    result_fingerprint,
+)
 from dojo.scoring.round import (
-    GT_WEIGHT,
     MIN_CONSENSUS,
+    MIN_CONSENSUS_WEIGHT,
     RoundScores,
     completion_mask,
     labeller_grades,
@@ -14,24 +28,50 @@ from dojo.scoring.round import (
     ranks_to_scores,
     score_round,
     score_round_detail,
+    vote_weights,
+    weighted_consensus,
 )
-from dojo.scoring.running import ALPHA, DECAY, reset_changed, round_means, to_weights, update_running
+from dojo.scoring.running import (
+    ALPHA,
+    LCB_K,
+    LCB_POWER,
+    VAR_FLOOR,
+    RunningState,
+    lower_bound,
+    reliability,
+    reset_changed,
+    round_means,
+    to_weights,
+    update_running,
+    weights_from_state,
+)
 from dojo.scoring.spearman import agreement, mean_pairwise_agreement, spearman_last
 
 __all__ = [
     "ALPHA",
-    "DECAY",
-    "GT_WEIGHT",
+    "DUPLICATE_MAX_RATIO",
+    "DUPLICATE_MIN_EVIDENCE",
+    "DUPLICATE_MIN_TASKS",
+    "LCB_K",
+    "LCB_POWER",
     "MIN_CONSENSUS",
+    "MIN_CONSENSUS_WEIGHT",
+    "VAR_FLOOR",
     "RoundScores",
+    "RunningState",
     "agreement",
     "completion_mask",
     "duplicate_groups",
     "duplicate_guard",
+    "group_share",
     "labeller_grades",
+    "lower_bound",
     "mean_pairwise_agreement",
     "miner_vectors",
+    "near_duplicate_links",
+    "pair_evidence",
     "ranks_to_scores",
+    "reliability",
     "reset_changed",
     "result_fingerprint",
     "round_means",
@@ -40,4 +80,7 @@ __all__ = [
     "spearman_last",
     "to_weights",
     "update_running",
+    "vote_weights",
+    "weighted_consensus",
+    "weights_from_state",
 ]

@@ -12,19 +12,21 @@ Rules, per task ``t`` and miner ``m``:
 * A labeller counts ("usable") when it has a finite value for every real completion; a partial
   answer is dropped. The miner's vector ``s_m`` is the mean of its usable labellers; a miner
   with none has no result on the task.
-* Ground-truth agreement = ``(ρ+1)/2`` with ρ the Spearman correlation of ``s_m`` and the truth
-  (rank 0 = best, so against ``-rank``); a constant ``s_m`` scores 0. Ties get average ranks,
-  and values are compared at 1e-9 so float rounding in means never breaks a tie.
-* Consensus = ``(ρ+1)/2`` with ρ between ``s_m`` and the mean of the *other* miners' vectors that
-  have a result, each vector taken as its ranks, so that a miner's scale (scores 1–10, a
-  ranking, 0–100) neither weighs on the others' consensus nor changes its own score; it needs
-  at least ``min_consensus`` (3) miners with results, and the others' mean must not be
-  constant, else the task gives no consensus signal for that miner.
-* Synthetic task: ``0.8·gt + 0.2·consensus``, or ``gt`` alone without a consensus signal.
-  External task: ``consensus``; without a consensus signal the task says nothing about the
-  miner and scores NaN (the running score then treats it like a task not assigned).
-  A synthetic task whose truth has no spread (all ranks equal) counts as external.
-* Assigned and no usable result: 0. Not assigned: NaN (its values, if any, are ignored).
+* Every signal is a **signed** Spearman ρ in [−1, 1]: chance is 0, the reverse order −1. Ties
+  get average ranks, and values are compared at 1e-9 so float rounding in means never breaks a
+  tie. A constant ``s_m`` carries no order and scores 0.
+* **Synthetic task** (a truth with spread): ρ of ``s_m`` against the hidden order (rank 0 =
+  best, so against ``−rank``) — and nothing else; other miners' answers never enter.
+* **External task** (whole truth row NaN): consensus — ρ of ``s_m`` against the mean of the
+  *other* miners' rank vectors, each weighted by its ``reliability`` (proven ground-truth
+  skill, ``max(0, running mean)`` before this round). Rank vectors, so that a miner's scale
+  (1–10, a ranking, 0–100) neither weighs on the others' consensus nor changes its own score.
+  It needs at least ``min_consensus`` other miners with a result and a positive weight, their
+  total weight above ``min_weight``, and a weighted mean that is not constant; otherwise the
+  task says nothing about the miner and scores NaN (the running score skips it).
+* A task with a truth but no spread (all ranks equal) has nothing to agree with: NaN.
+* Assigned and no usable result: 0 (on every kind of task). Not assigned: NaN (its values, if
+  any, are ignored).
 """
 
 from __future__ import annotations
@@ -36,20 +38,23 @@ from numpy.typing import ArrayLike, NDArray
 
 from dojo.scoring.spearman import FloatArray, agreement, has_spread, pearson_last, rank_last, spearman_last
 
-GT_WEIGHT = 0.8
-MIN_CONSENSUS = 3
+#: Other miners with a result and a positive vote weight needed for an external-task consensus.
+MIN_CONSENSUS = 1
+#: The others' total vote weight must exceed this for a consensus to say anything.
+MIN_CONSENSUS_WEIGHT = 1e-6
 
 
 @dataclass(frozen=True)
 class RoundScores:
-    """Everything :func:`score_round_detail` works out; ``task_scores`` is what the EMA takes."""
+    """Everything :func:`score_round_detail` works out; ``task_scores`` is what the running score takes."""
 
-    task_scores: FloatArray  # [M, T] in [0, 1]; NaN where not assigned or no signal
-    ground_truth: FloatArray  # [M, T] gt agreement in [0, 1]; NaN where undefined
-    consensus: FloatArray  # [M, T] consensus agreement in [0, 1]; NaN where undefined
+    task_scores: FloatArray  # [M, T] signed, in [-1, 1]; NaN where not assigned or no signal
+    ground_truth: FloatArray  # [M, T] signed ρ against the hidden order; NaN where undefined
+    consensus: FloatArray  # [M, T] signed ρ against the weighted others (external tasks); NaN where undefined
     vectors: FloatArray  # [M, T, C] each miner's mean over usable labellers; NaN where none
     has_result: NDArray[np.bool_]  # [M, T] assigned and at least one usable labeller
     usable: NDArray[np.bool_]  # [M, T, L] labeller slot counted
+    external: NDArray[np.bool_]  # [T] no ground truth: scored by consensus
 
 
 def ranks_to_scores(ranks: ArrayLike, n_completions: ArrayLike | None = None) -> FloatArray:
@@ -97,35 +102,56 @@ def miner_vectors(values: ArrayLike, valid: NDArray[np.bool_]) -> tuple[FloatArr
     return mean, usable
 
 
-def _gt_agreement(ranks: FloatArray, constant: NDArray[np.bool_], truth: FloatArray) -> FloatArray:
-    """Ground-truth agreement ``[M, T]`` from the miners' rank vectors and the truth ``[T, C]``
-    (-rank, NaN padding): 0 for a constant vector, NaN without a result."""
-    score = agreement(pearson_last(ranks, rank_last(truth)[None]))
-    return np.where(constant, 0.0, score)
+def vote_weights(reliability: ArrayLike | None, miners: int, tasks: int) -> FloatArray:
+    """Consensus vote weights ``[M, T]`` from ``reliability`` ``[M]`` (one weight per miner) or ``[M, T]``
+    (per task, e.g. shared by a duplicate group); negative and NaN → 0; None → 1 each."""
+    if reliability is None:
+        return np.ones((miners, tasks))
+    w = np.nan_to_num(np.asarray(reliability, dtype=np.float64), nan=0.0)
+    if w.shape == (miners,):
+        w = np.broadcast_to(w[:, None], (miners, tasks))
+    if w.shape != (miners, tasks):
+        raise ValueError(
+            f"reliability must be [miners] = ({miners},) or [miners, tasks] = {(miners, tasks)}, got {w.shape}"
+        )
+    return np.maximum(w, 0.0)
 
 
-def _consensus(
-    ranks: FloatArray, constant: NDArray[np.bool_], has_result: NDArray[np.bool_], min_consensus: int
-) -> FloatArray:
-    """Leave-one-out consensus agreement ``[M, T]`` over rank vectors; NaN where there is no signal."""
-    n = has_result.sum(axis=0)  # [T]
-    contrib = np.where(has_result[..., None], ranks, 0.0)
+def weighted_consensus(
+    ranks: FloatArray,
+    has_result: NDArray[np.bool_],
+    weights: FloatArray,
+    min_consensus: int = MIN_CONSENSUS,
+    min_weight: float = MIN_CONSENSUS_WEIGHT,
+) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """The reliability-weighted mean of the OTHER miners' rank vectors ``[M, T, C]`` and where it is a signal ``[M, T]``.
+
+    ``ranks [M, T, C]`` (NaN padding / no result), ``weights [M, T]`` ≥ 0. A voter on task ``t`` is
+    a miner with a result and a positive weight. The mean for ``m`` leaves ``m`` out; it is a
+    signal where ``m`` has a result, at least ``min_consensus`` others vote, their weight sums
+    above ``min_weight`` and the mean has spread.
+    """
+    voter = has_result & (weights > 0)  # [M, T]
+    w = np.where(voter, weights, 0.0)  # [M, T]
+    contrib = np.where(voter[..., None], ranks, 0.0) * w[..., None]  # [M, T, C]
     total = contrib.sum(axis=0)  # [T, C]; NaN in padded slots
+    weight_others = w.sum(axis=0)[None] - w  # [M, T]
+    count_others = voter.sum(axis=0)[None] - voter  # [M, T]
     with np.errstate(invalid="ignore", divide="ignore"):
-        others = (total[None] - contrib) / (n[None, :, None] - 1)
+        others = (total[None] - contrib) / weight_others[..., None]
     others = np.where(has_result[..., None] & ~np.isnan(ranks), others, np.nan)
-    signal = has_result & (n >= min_consensus)[None] & has_spread(others)
-    score = agreement(pearson_last(ranks, rank_last(others)))
-    return np.where(signal, np.where(constant, 0.0, score), np.nan)
+    signal = has_result & (count_others >= min_consensus) & (weight_others > min_weight) & has_spread(others)
+    return others, signal
 
 
 def score_round_detail(
     values: ArrayLike,
     ground_truth: ArrayLike,
     assigned: ArrayLike,
+    reliability: ArrayLike | None = None,
     *,
-    gt_weight: float = GT_WEIGHT,
     min_consensus: int = MIN_CONSENSUS,
+    min_weight: float = MIN_CONSENSUS_WEIGHT,
 ) -> RoundScores:
     """Score a whole round; see the module docstring for the rules. Shapes as in :func:`score_round`."""
     v = np.asarray(values, dtype=np.float64)
@@ -138,6 +164,7 @@ def score_round_detail(
         raise ValueError(f"ground_truth must be [tasks, completions] = {(t, c)}, got {gt.shape}")
     if asg.shape != (m, t):
         raise ValueError(f"assigned must be [miners, tasks] = {(m, t)}, got {asg.shape}")
+    weights = vote_weights(reliability, m, t)
 
     v = np.where(asg[:, :, None, None], v, np.nan)  # results of miners not assigned are ignored
     valid = completion_mask(v, gt)
@@ -145,35 +172,47 @@ def score_round_detail(
     has_result = asg & ~np.isnan(vectors).all(axis=-1)
     vectors = np.where(has_result[..., None], vectors, np.nan)
 
+    external = np.asarray(np.isnan(gt).all(axis=-1))  # [T]
     truth_rows = np.where(valid, gt, np.nan)
     synthetic = has_spread(truth_rows)  # [T]: a truth with an order to agree with
     ranks = rank_last(vectors)  # ranked once, used by both signals
     constant = has_result & ~has_spread(vectors)
-    gt_score = _gt_agreement(ranks, constant, np.where(valid, -gt, np.nan))
-    gt_score = np.where(synthetic[None] & has_result, gt_score, np.nan)
-    cons = _consensus(ranks, constant, has_result, min_consensus)
 
-    mixed = np.where(np.isnan(cons), gt_score, gt_weight * gt_score + (1.0 - gt_weight) * cons)
-    task = np.where(synthetic[None], mixed, cons)
-    task = np.where(has_result, task, 0.0)
-    task = np.where(asg, np.clip(task, 0.0, 1.0), np.nan)
-    return RoundScores(task, gt_score, cons, vectors, has_result, usable & has_result[..., None])
+    rho_truth = pearson_last(ranks, rank_last(np.where(valid, -gt, np.nan))[None])
+    gt_score = np.where(synthetic[None] & has_result, np.where(constant, 0.0, rho_truth), np.nan)
+
+    others, signal = weighted_consensus(ranks, has_result, weights, min_consensus, min_weight)
+    signal &= external[None]
+    rho_cons = pearson_last(ranks, rank_last(others))
+    cons = np.where(signal, np.where(constant, 0.0, rho_cons), np.nan)
+
+    task = np.where(synthetic[None], gt_score, np.where(external[None], cons, np.nan))
+    task = np.where(has_result, task, 0.0)  # assigned, nothing usable: 0 whatever the task
+    task = np.where(asg, task, np.nan)
+    return RoundScores(task, gt_score, cons, vectors, has_result, usable & has_result[..., None], external)
 
 
-def score_round(values: ArrayLike, ground_truth: ArrayLike, assigned: ArrayLike) -> FloatArray:
-    """Task scores ``[M, T]`` in [0, 1] for one round (NaN where not assigned or no signal).
+def score_round(
+    values: ArrayLike, ground_truth: ArrayLike, assigned: ArrayLike, reliability: ArrayLike | None = None
+) -> FloatArray:
+    """Signed task scores ``[M, T]`` in [−1, 1] for one round (NaN where not assigned or no signal).
 
     ``values`` float ``[M, T, L, C]`` (higher = better, NaN where absent; convert rankings with
     :func:`ranks_to_scores` first); ``ground_truth`` float ``[T, C]`` ranks, 0 = best, NaN for
-    padding and the whole row NaN on an external task; ``assigned`` bool ``[M, T]``.
+    padding and the whole row NaN on an external task; ``assigned`` bool ``[M, T]``;
+    ``reliability`` ``[M]`` (or ``[M, T]``) each miner's consensus vote weight on external tasks
+    (the validator passes :func:`dojo.scoring.reliability` of the state before the round, shared
+    within duplicate groups; None = 1 each).
     """
-    return score_round_detail(values, ground_truth, assigned).task_scores
+    return score_round_detail(values, ground_truth, assigned, reliability).task_scores
 
 
 def labeller_grades(values: ArrayLike, ground_truth: ArrayLike) -> FloatArray:
-    """Each labeller's own ground-truth agreement ``[M, T, L]`` in [0, 1], for feedback.
+    """Each labeller's own ground-truth agreement ``[M, T, L]`` in [0, 1], for feedback to miners.
 
-    NaN where the slot is not usable or the task has no truth; 0 for a constant answer.
+    ``(ρ+1)/2`` of the labeller's answer against the hidden order: a grade to rank one's own
+    labellers by, not a reward (rewards use the signed ρ). NaN where the slot is not usable or
+    the task has no truth; 0 for a constant answer.
     """
     v = np.asarray(values, dtype=np.float64)
     gt = np.asarray(ground_truth, dtype=np.float64)

@@ -133,13 +133,21 @@ class TaskScore(Base):
 
 
 class RunningScore(Base):
-    """The EMA of a miner's task scores, per (uid, hotkey): a new hotkey on a uid starts from zero."""
+    """A miner's running state per (uid, hotkey): a new hotkey on a uid starts from zero.
+
+    ``n``, ``s1`` and ``s2`` are the exponentially decayed count, sum and sum of squares of its
+    signed task scores (``dojo.scoring.RunningState``); ``score`` is the running mean ``s1 / n``,
+    kept for readers.
+    """
 
     __tablename__ = "running_scores"
 
     uid: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
     hotkey: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     score: Mapped[float] = mapped_column(sa.Float)
+    n: Mapped[float] = mapped_column(sa.Float, default=0.0, server_default="0")
+    s1: Mapped[float] = mapped_column(sa.Float, default=0.0, server_default="0")
+    s2: Mapped[float] = mapped_column(sa.Float, default=0.0, server_default="0")
     last_round: Mapped[int] = mapped_column(sa.Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -161,9 +169,12 @@ class ExternalRequest(Base):
     """A task submitted through the external-task API (DESIGN §9)."""
 
     __tablename__ = "external_requests"
+    __table_args__ = (sa.UniqueConstraint("client_id", name="uq_external_client_id"),)
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
-    state: Mapped[str] = mapped_column(sa.String(16), index=True)  # queued | taken | done | failed
+    # the consumer's own id for the task (optional, unique): submitting it again never duplicates
+    client_id: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
+    state: Mapped[str] = mapped_column(sa.String(16), index=True)  # queued | dispatched | done | failed
     prompt: Mapped[str] = mapped_column(sa.Text)
     criteria: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     responses: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)

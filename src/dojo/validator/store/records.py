@@ -102,13 +102,27 @@ class TaskForScoring:
 
 
 @dataclass(frozen=True)
+class MinerState:
+    """A miner's running state: decayed task count ``n`` and decayed sums ``s1 = Σρ``, ``s2 = Σρ²``."""
+
+    n: float = 0.0
+    s1: float = 0.0
+    s2: float = 0.0
+
+    @property
+    def mean(self) -> float:
+        """The signed running score ``s1 / n`` (0 before any task counted)."""
+        return self.s1 / self.n if self.n > 0 else 0.0
+
+
+@dataclass(frozen=True)
 class RoundForScoring:
-    """Everything needed to score one round, plus the running scores before it."""
+    """Everything needed to score one round, plus every miner's running state before it."""
 
     round_id: int
     tasks: list[TaskForScoring]
     assignments: list[ScoredAssignment]
-    running: dict[tuple[int, str], float]
+    running: dict[tuple[int, str], MinerState]
 
 
 @dataclass(frozen=True)
@@ -116,9 +130,9 @@ class RoundScores:
     """The outcome of scoring a round, written in one transaction."""
 
     round_id: int
-    task_scores: list[tuple[str, int, str, float]]  # (task_id, uid, hotkey, score)
+    task_scores: list[tuple[str, int, str, float]]  # (task_id, uid, hotkey, signed score in [-1, 1])
     labeller_grades: dict[int, dict[str, float]]  # assignment id -> {labeller_id: grade}
-    running: dict[tuple[int, str], float]
+    running: dict[tuple[int, str], MinerState]  # every known miner's state after the round
     dropped: list[tuple[int, str]]  # (uid, old hotkey) rows replaced by a new hotkey
     external_results: dict[str, dict[str, Any]]  # external request id -> result JSON
 
