@@ -47,7 +47,7 @@ def _env(home: Path, chain_db: Path, wallets: Path) -> dict[str, str]:
         "DOJO_TIMING_SCORING_INTERVAL_S": "0.2",
         "DOJO_TIMING_HEARTBEAT_INTERVAL_S": "1",
         "DOJO_TIMING_BLOCK_TIME_S": "0.2",
-        "DOJO_TIMING_REQUEST_TIMEOUT_S": "3",
+        "DOJO_TIMING_REQUEST_TIMEOUT_S": "10",  # a loaded machine must not turn a slow reply into a lost result
     }
 
 
@@ -144,11 +144,11 @@ def test_sigkill_at_random_points_loses_nothing(
     got = _snapshot(f"sqlite:///{home_b / 'validator.db'}")
 
     # the kills did land mid-run: some with tasks still on their way
-    mid_run = [c for _, c in interrupted if sum(c.values()) < 2 * ROUNDS or set(c) - {"fed_back"}]
+    mid_run = [c for _, c in interrupted if sum(c.values()) < 3 * 2 * ROUNDS or set(c) - {"fed_back"}]
     assert len(mid_run) >= 2, interrupted
     # the reference did real work
     assert ref["rounds"] == [(i, "scored") for i in range(1, ROUNDS + 1)]
-    assert len(ref["tasks"]) == 2 * ROUNDS and set(ref["tasks"].values()) == {"fed_back"}
+    assert len(ref["tasks"]) == 3 * 2 * ROUNDS and set(ref["tasks"].values()) == {"fed_back"}  # own instances
     assert len(ref["sent"]) == 3 * 2 * ROUNDS and len(ref["results"]) > 0
     # every dispatched task scored exactly once, nothing lost, same running scores as without kills
     assert got["rounds"] == ref["rounds"]

@@ -35,13 +35,14 @@ async def test_bad_miners_score_zero_and_the_round_goes_on(store, make_engine) -
     await run_round(engine, clock)
     scores = task_scores(store)
     assert scores["hk-1-good"] == [pytest.approx(1.0)] * 2
-    assert scores["hk-2-reverse"] == [pytest.approx(0.0)] * 2
+    assert scores["hk-2-reverse"] == [pytest.approx(-1.0)] * 2  # signed: the reverse order is -1, not 0
     for bad in ("hk-3-down", "hk-4-slow", "hk-5-garbage", "hk-6-late"):
-        assert scores[bad] == [0.0, 0.0], bad
+        assert scores[bad] == [0.0, 0.0], bad  # a refused instance scores 0 like an unlabelled one
     running = store.running_scores()
-    assert running[(1, "hk-1-good")] == pytest.approx(0.3)
+    assert running[(1, "hk-1-good")] == pytest.approx(1.0)  # the running mean of its tasks
+    assert running[(2, "hk-2-reverse")] == pytest.approx(-1.0)
     assert all(running[(i, hk)] == 0.0 for i, hk in [(3, "hk-3-down"), (4, "hk-4-slow"), (6, "hk-6-late")])
-    assert store.task_counts() == {"fed_back": 2}
+    assert store.task_counts() == {"fed_back": 12}  # each miner's own 2 instances
     # the good miner was told its score and the truth; the dead ones were not sent anything after dispatch
     assert len(gateway.miners["hk-1-good"].feedback) == 2
     assert not gateway.miners["hk-3-down"].feedback
@@ -73,19 +74,21 @@ async def test_ranking_and_score_criteria_give_the_same_scores(store, make_engin
     other.dispose()
 
 
-async def test_copycats_share_one_reward(store, make_engine) -> None:
-    engine, _, _, clock = make_engine(["good", "copycat", "reverse"], tasks_per_round=3)
+async def test_no_two_miners_share_a_synthetic_task(store, make_engine) -> None:
+    """The duplicate guard has nothing to link on synthetic tasks: every miner labels its own instances."""
+    engine, gateway, _, clock = make_engine(["good", "copycat", "reverse"], tasks_per_round=3)
     await run_round(engine, clock)
     scores = task_scores(store)
-    # byte-identical answers on 3 tasks: the two share what one would get
-    assert scores["hk-1-good"] == scores["hk-2-copycat"]
-    assert all(0.4 < s < 0.6 for s in scores["hk-1-good"])
+    # the copycat answers exactly like the good miner would, but on its own tasks: both earn in full
+    assert scores["hk-1-good"] == scores["hk-2-copycat"] == [pytest.approx(1.0)] * 3
+    held = [{t.prompt for t in miner.tasks.values()} for miner in gateway.miners.values()]
+    assert all(len(h) == 3 for h in held) and not (held[0] & held[1] or held[0] & held[2] or held[1] & held[2])
 
 
 async def test_a_new_hotkey_on_a_uid_starts_from_zero(store, make_engine) -> None:
     engine, gateway, chain, clock = make_engine(["good", "reverse"])
     await run_round(engine, clock)
-    assert store.running_scores()[(1, "hk-1-good")] == pytest.approx(0.3)
+    assert store.running_scores()[(1, "hk-1-good")] == pytest.approx(1.0)
     # uid 1 is re-registered by someone else, who labels badly
     from dataclasses import replace
 
@@ -98,9 +101,9 @@ async def test_a_new_hotkey_on_a_uid_starts_from_zero(store, make_engine) -> Non
     await run_round(engine, clock)
     running = store.running_scores()
     assert (1, "hk-1-good") not in running
-    assert running[(1, "hk-1-newowner")] == pytest.approx(0.0)
+    assert running[(1, "hk-1-newowner")] == pytest.approx(-1.0)  # its own record only, not the old owner's
     assert await engine.set_weights()
-    assert chain.submitted[-1] == {1: pytest.approx(0.5), 2: pytest.approx(0.5)}  # all zero → uniform
+    assert chain.submitted[-1] == {1: pytest.approx(0.5), 2: pytest.approx(0.5)}  # all at or below chance → uniform
 
 
 async def test_weights_every_epoch_within_the_rate_limit(store, make_engine) -> None:
@@ -121,15 +124,20 @@ async def test_weights_every_epoch_within_the_rate_limit(store, make_engine) -> 
 
 
 async def test_a_task_served_twice_by_the_source_is_taken_once(store, make_engine) -> None:
+    """Tasks that cannot be instantiated go to one miner each; one the source serves again is not sent again."""
+    from vfakes import make_task
+
+    from dojo.validator.sources import SourceTask
+
     class Repeating:
         async def take(self, round_id: int, n: int):
-            from vfakes import make_task
+            return [SourceTask(task=make_task(k)) for k in (1, 1, 2)][:n]
 
-            return [make_task(1), make_task(1), make_task(2)]
-
-    engine, _, _, clock = make_engine(["good", "reverse", "good"], tasks_per_round=3)
+    engine, gateway, _, clock = make_engine(["good", "reverse", "good"], tasks_per_round=3)
     engine.source = Repeating()
     await run_round(engine, clock)
     assert store.task_counts() == {"fed_back": 2}
+    sent = [str(t.prompt) for _, t in gateway.sent if isinstance(t, protocol.Task)]
+    assert sorted(sent) == ["Build program 1", "Build program 2"]  # each to one miner only
     assert await engine.start_round() is None  # everything it offers now is known already
     assert store.rounds_created() == 1

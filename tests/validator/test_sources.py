@@ -45,7 +45,9 @@ async def test_http_source_takes_ready_tasks_then_stops_at_204(tmp_home) -> None
         )
         tasks = await HttpSource(server.url).take(round_id=1, n=10)
         assert len(tasks) == 3  # every ready task, then the 204 ends the take
-        for t in tasks:
+        for st in tasks:
+            t = st.task
+            assert st.origin is not None and str(st.origin.task_id) == t.id  # instances are made from it
             assert t.source == "synthetic" and len(t.responses) == 4
             assert sorted(t.ground_truth.values()) == [0, 1, 2, 3]
             assert set(t.ground_truth) == {r["completion_id"] for r in t.responses}
@@ -63,6 +65,6 @@ async def test_procedural_source_is_reproducible_under_a_seed() -> None:
     a = await ProceduralSource(seed=9).take(round_id=3, n=2)
     b = await ProceduralSource(seed=9).take(round_id=3, n=2)
     c = await ProceduralSource(seed=9).take(round_id=4, n=2)
-    assert [t.id for t in a] == [t.id for t in b] and a[0].responses == b[0].responses
-    assert {t.id for t in a}.isdisjoint({t.id for t in c})
-    assert a[0].id != a[1].id
+    assert [t.task.id for t in a] == [t.task.id for t in b] and a[0].task.responses == b[0].task.responses
+    assert {t.task.id for t in a}.isdisjoint({t.task.id for t in c})
+    assert a[0].task.id != a[1].task.id

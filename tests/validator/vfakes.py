@@ -12,6 +12,7 @@ from typing import Any
 from dojo import protocol
 from dojo.chain.base import Metagraph, Neuron, RateLimited
 from dojo.transport.errors import BadReply, Timeout, Unreachable
+from dojo.validator.sources import SourceTask
 from dojo.validator.store.records import MinerTarget, NewTask
 
 RANK = re.compile(r"resp-rank-(\d+)")
@@ -33,14 +34,48 @@ def make_task(i: int, n: int = 4, ranking: bool = False) -> NewTask:
     )
 
 
+@dataclass(frozen=True)
+class FakeSourceTask(SourceTask):
+    """A fake source task whose instances are fake tasks too (contents still say their rank)."""
+
+    ranking: bool = False
+
+    def instance(self, seed: int) -> NewTask:
+        return make_task(seed, ranking=self.ranking)
+
+
 class ListSource:
-    """Deterministic fake tasks: round r gets tasks r*100 + i."""
+    """Deterministic fake tasks: round r gets tasks r*100 + i; each miner gets its own instance of them."""
 
     def __init__(self, ranking: bool = False) -> None:
         self.ranking = ranking
+        self.taken = 0
 
-    async def take(self, round_id: int, n: int) -> list[NewTask]:
-        return [make_task(round_id * 100 + i, ranking=self.ranking) for i in range(n)]
+    async def take(self, round_id: int, n: int) -> list[SourceTask]:
+        self.taken += n
+        return [
+            FakeSourceTask(task=make_task(round_id * 100 + i, ranking=self.ranking), ranking=self.ranking)
+            for i in range(n)
+        ]
+
+
+class PlainSource:
+    """Fake tasks that cannot be instantiated (like an LLM task without a template): each one is distinct."""
+
+    def __init__(self, limit: int | None = None, repeat_every: int | None = None) -> None:
+        self.served = 0
+        self.limit = limit
+        self.repeat_every = repeat_every  # serve task 1 again every so often (a source repeating itself)
+
+    async def take(self, round_id: int, n: int) -> list[SourceTask]:
+        out = []
+        for _ in range(n):
+            if self.limit is not None and self.served >= self.limit:
+                break
+            self.served += 1
+            i = 1 if self.repeat_every and self.served % self.repeat_every == 0 else 10_000 + self.served
+            out.append(SourceTask(task=make_task(i)))
+        return out
 
 
 def tag_obfuscate(html: str, seed: int) -> str:

@@ -1,4 +1,4 @@
-"""The validator: generates tasks, dispatches per-miner copies, collects, scores and sets weights.
+"""The validator: makes every miner its own tasks, dispatches their copies, collects, scores, sets weights.
 
 Public surface (imported lazily, so ``import dojo.validator.store.models`` stays light)::
 
@@ -6,7 +6,8 @@ Public surface (imported lazily, so ``import dojo.validator.store.models`` stays
     Engine(store, gateway, source, chain, wallet, self_hotkey, EngineConfig(...), obfuscate)
         .refresh_miners() .start_round() .dispatch() .collect() .score() .feedback() .set_weights()
     MinerGateway / SignedGateway             the I/O edge towards miners (protocol / signed HTTP)
-    TaskSource / HttpSource / ProceduralSource
+    TaskSource / HttpSource / ProceduralSource / SourceTask   where a round's slots come from
+    plan_new_round(...)                      a round: external tasks (capped), per-miner instances, copies
     ValidatorService(engine, intervals, max_rounds)  the loops;  run_validator(settings, max_rounds)
     TaskState / AssignmentState              the state machines (dojo.validator.states)
     ExternalQueue / create_external_app      the external-task API
@@ -26,6 +27,8 @@ _EXPORTS = {
     "TaskSource": "dojo.validator.sources",
     "HttpSource": "dojo.validator.sources",
     "ProceduralSource": "dojo.validator.sources",
+    "SourceTask": "dojo.validator.sources",
+    "plan_new_round": "dojo.validator.planner",
     "ValidatorService": "dojo.validator.service",
     "run_validator": "dojo.validator.service",
     "TaskState": "dojo.validator.states",

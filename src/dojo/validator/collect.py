@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dojo import protocol
 from dojo.scoring import result_fingerprint
+from dojo.transport.errors import Rejected, Timeout, TransportError, Unreachable
 from dojo.validator.store.records import AssignmentView, CollectOutcome, LabelRow
 
 
@@ -17,6 +18,16 @@ def criteria_model(criteria: dict) -> protocol.ScoreCriterion | protocol.Ranking
 def describe(exc: BaseException) -> str:
     """A short reason for a failed call."""
     return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def may_retry(reply: object) -> bool:
+    """Whether a failed call is worth making again: the miner was unreachable, slow or briefly failing (no
+    reply, timeout, HTTP 408/429/5xx) — not when it answered wrongly (a 4xx, a reply that is not the model)."""
+    if isinstance(reply, Rejected):
+        return reply.status in (408, 429) or reply.status >= 500
+    if isinstance(reply, TransportError):
+        return isinstance(reply, (Timeout, Unreachable))
+    return isinstance(reply, BaseException)  # no reply at all (the call never completed)
 
 
 def map_results(

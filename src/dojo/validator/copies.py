@@ -3,6 +3,10 @@
 Randomness comes from the OS CSPRNG in production. With a seed (tests, reproducible local
 networks) it comes from a generator keyed by ``(seed, task, miner)``, so the same copy is built
 again after a restart and no two miners share an order or ids.
+
+A copy is built the same way whatever the task's source: a synthetic instance and a shared
+external task give payloads of one shape (same fields in the same order, UUIDv4 ids, the same
+obfuscation), so nothing in a copy says which kind it is.
 """
 
 from __future__ import annotations
@@ -31,12 +35,17 @@ def default_obfuscator() -> Obfuscator:
     return obfuscate_html
 
 
-def copy_rng(seed: int | None, task_id: str, hotkey: str) -> random.Random:
-    """The random source for one copy: CSPRNG without a seed, a keyed generator with one."""
+def keyed_rng(seed: int | None, purpose: str, *parts: object) -> random.Random:
+    """A random source for one decision: CSPRNG without a seed, a generator keyed by ``(seed, purpose, parts)`` with one."""
     if seed is None:
         return random.SystemRandom()
-    digest = hashlib.sha256(f"dojo-copy|{seed}|{task_id}|{hotkey}".encode()).digest()
+    digest = hashlib.sha256("|".join([purpose, str(seed), *map(str, parts)]).encode()).digest()
     return random.Random(int.from_bytes(digest, "big"))
+
+
+def copy_rng(seed: int | None, task_id: str, hotkey: str) -> random.Random:
+    """The random source for one copy: CSPRNG without a seed, a keyed generator with one."""
+    return keyed_rng(seed, "dojo-copy", task_id, hotkey)
 
 
 def _uuid(rng: random.Random) -> uuid.UUID:
@@ -75,20 +84,18 @@ def wire_task(payload: dict[str, Any], expire_at: datetime) -> protocol.Task:
     return protocol.Task.model_validate({**payload, "expire_at": expire_at})
 
 
-def plan_round(
-    tasks: list[NewTask],
-    miners: list[MinerTarget],
+def plan_copies(
+    pairs: list[tuple[NewTask, MinerTarget]],
     seed: int | None,
     expire_at: datetime,
     obfuscate: Obfuscator | None,
     workers: int | None = None,
 ) -> list[NewAssignment]:
-    """Every miner's copy of every task (CPU work: call it in a thread).
+    """The copy of each ``(task, miner)`` pair, in the order given (CPU work: call it in a thread).
 
     Copies are independent (each has its own random source), so they are built on a small thread
     pool: the obfuscator runs in V8 outside the GIL, one context per thread.
     """
-    pairs = [(task, miner) for task in tasks for miner in miners]
 
     def one(pair: tuple[NewTask, MinerTarget]) -> NewAssignment:
         task, miner = pair

@@ -10,10 +10,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dojo.chain.base import ChainError
 from dojo.config import Settings
 from dojo.errors import DojoError
 from dojo.logs import log
 from dojo.validator.engine import Engine, EngineConfig
+from dojo.validator.metrics import VersionWatch
 from dojo.validator.scorer import ScoringParams
 
 logger = logging.getLogger(__name__)
@@ -49,9 +51,12 @@ def engine_config(settings: Settings) -> EngineConfig:
         seed=v.seed,
         max_labellers=v.max_labellers,
         feedback_attempts=v.feedback_attempts,
+        collect_grace_s=t.collect_grace_s,
+        retry_backoff_s=t.retry_backoff_s,
         epoch_blocks=t.epoch_blocks,
         max_weight=settings.chain.max_weight,
-        scoring=ScoringParams(alpha=v.ema_alpha, decay=v.idle_decay),
+        scoring=ScoringParams() if v.ema_alpha is None else ScoringParams(alpha=v.ema_alpha),
+        external_max_share=v.external_max_share,
     )
 
 
@@ -63,6 +68,7 @@ class ValidatorService:
     intervals: Intervals
     max_rounds: int | None = None
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
+    versions: VersionWatch | None = None
 
     async def _loop(self, name: str, period: float, step: Callable[[], Awaitable[Any]]) -> None:
         while not self.stop_event.is_set():
@@ -71,6 +77,9 @@ class ValidatorService:
                 await step()
             except Exception as exc:  # noqa: BLE001 - a failed pass is logged and retried next period
                 log(logger, f"{name}.error", level=logging.ERROR, error=f"{type(exc).__name__}: {exc}"[:500])
+                self.engine.metrics.loop_errors.labels(name).inc()
+                if isinstance(exc, ChainError):
+                    self.engine.metrics.chain_errors.labels(name).inc()
             wait = max(period - (time.monotonic() - started), 0.01)
             try:
                 await asyncio.wait_for(self.stop_event.wait(), wait)
@@ -85,6 +94,11 @@ class ValidatorService:
         if await self.engine.start_round() is not None:
             await self.engine.dispatch()
 
+    async def _heartbeat(self) -> None:
+        await self.engine.refresh_miners()
+        if self.versions is not None:
+            await self.versions.check()
+
     async def _settle(self) -> None:
         await self.engine.settle()
         if self.max_rounds is not None:
@@ -98,10 +112,10 @@ class ValidatorService:
     async def run(self) -> None:
         """Heartbeat first, resume anything a previous run left, then loop."""
         log(logger, "validator.start", max_rounds=self.max_rounds)
-        await self._safe(self.engine.refresh_miners)
+        await self._safe(self._heartbeat)
         await self._safe(self.engine.settle)
         await asyncio.gather(
-            self._loop("heartbeat", self.intervals.heartbeat, self.engine.refresh_miners),
+            self._loop("heartbeat", self.intervals.heartbeat, self._heartbeat),
             self._loop("round", self.intervals.new_round, self._new_round),
             self._loop("settle", self.intervals.settle, self._settle),
             self._loop("weights", self.intervals.weights, self.engine.set_weights),
@@ -133,6 +147,7 @@ async def run_validator(settings: Settings, max_rounds: int | None = None) -> No
     """Open wallet, chain, store and transport from settings and run until stopped."""
     from dojo.chain import open_chain
     from dojo.chain.wallets import load_wallet
+    from dojo.metrics_http import serve_metrics
     from dojo.transport.client import SignedClient
     from dojo.validator.copies import default_obfuscator
     from dojo.validator.external import ExternalQueue, serve_external_api
@@ -162,7 +177,9 @@ async def run_validator(settings: Settings, max_rounds: int | None = None) -> No
             obfuscate,
             external=ExternalQueue(store),
         )
-        service = ValidatorService(engine, intervals_from(settings), max_rounds=max_rounds)
+        service = ValidatorService(
+            engine, intervals_from(settings), max_rounds=max_rounds, versions=VersionWatch(chain, engine.metrics)
+        )
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:  # a stop request ends the loops after their current step; state is in the store anyway
@@ -172,9 +189,13 @@ async def run_validator(settings: Settings, max_rounds: int | None = None) -> No
         api = None
         if settings.validator.external_api_token:
             api = await serve_external_api(settings, store)
+        v = settings.validator
+        metrics = serve_metrics(engine.metrics.registry, v.metrics_host, v.metrics_port, "validator")
         try:
             await service.run()
         finally:
             if api is not None:
                 api.should_exit = True
+            if metrics is not None:
+                metrics.close()
             store.dispose()

@@ -1,4 +1,8 @@
-"""Where tasks come from: the synthetic API over HTTP, or the procedural generator in process."""
+"""Where tasks come from: the synthetic API over HTTP, or the procedural generator in process.
+
+A source task is not sent as it is: it names a program family and difficulty, and the validator
+makes every miner its own instance of it (:meth:`SourceTask.instance`, DESIGN §7 "no resale").
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,57 @@ import asyncio
 import hashlib
 import logging
 import secrets
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
 from dojo.logs import log
 from dojo.validator.store.records import NewTask
 
+if TYPE_CHECKING:
+    from dojo.synthetic.models import SyntheticTask
+
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SourceTask:
+    """One task from a source: as the store would keep it, and the generator's task it came from.
+
+    ``origin`` is what per-miner instances are made from; without it (or when its generator left
+    no template) the task can only be sent as it is, to one miner.
+    """
+
+    task: NewTask
+    origin: SyntheticTask | None = None
+
+    def instance(self, seed: int) -> NewTask:
+        """A fresh instance of this task's family and difficulty for ``seed`` (own ids, own truth).
+
+        Raises :class:`dojo.synthetic.instances.InstanceError` when none can be made.
+        """
+        from dojo.synthetic.instances import InstanceError, instantiate
+
+        if self.origin is None:
+            raise InstanceError(f"task {self.task.id} came without its generator's description")
+        return from_synthetic(instantiate(self.origin, seed))
 
 
 class TaskSource(Protocol):
     """Gives the validator fresh synthetic tasks (with their ground truth)."""
 
-    async def take(self, round_id: int, n: int) -> list[NewTask]:
+    async def take(self, round_id: int, n: int) -> list[SourceTask]:
         """Up to ``n`` tasks for round ``round_id`` (fewer, or none, when the source has none ready)."""
         ...
+
+
+def source_task(task: Any) -> SourceTask:
+    """A ``SyntheticTask`` (or its JSON) as a source task that can make per-miner instances."""
+    from dojo.synthetic.models import SyntheticTask
+
+    t = task if isinstance(task, SyntheticTask) else SyntheticTask.model_validate(task)
+    return SourceTask(task=from_synthetic(t), origin=t)
 
 
 def from_synthetic(task: Any) -> NewTask:
@@ -54,13 +93,13 @@ class ProceduralSource:
         self.seed = seed
         self.n_responses = n_responses
 
-    def _one(self, round_id: int, index: int) -> NewTask:
+    def _one(self, round_id: int, index: int) -> SourceTask:
         from dojo.synthetic.procedural import generate_task
 
         s = task_seed(self.seed, round_id, index) if self.seed is not None else secrets.randbits(62)
-        return from_synthetic(generate_task(s, self.n_responses))
+        return source_task(generate_task(s, self.n_responses))
 
-    async def take(self, round_id: int, n: int) -> list[NewTask]:
+    async def take(self, round_id: int, n: int) -> list[SourceTask]:
         return await asyncio.to_thread(lambda: [self._one(round_id, i) for i in range(n)])
 
 
@@ -71,8 +110,8 @@ class HttpSource:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
 
-    async def take(self, round_id: int, n: int) -> list[NewTask]:
-        out: list[NewTask] = []
+    async def take(self, round_id: int, n: int) -> list[SourceTask]:
+        out: list[SourceTask] = []
         async with httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout) as client:
             for _ in range(n):
                 try:
@@ -86,7 +125,7 @@ class HttpSource:
                     log(logger, "source.error", level=logging.WARNING, status=resp.status_code, body=resp.text[:200])
                     break
                 try:
-                    out.append(from_synthetic(resp.json()))
+                    out.append(source_task(resp.json()))
                 except ValueError as exc:
                     log(logger, "source.bad_task", level=logging.WARNING, error=str(exc)[:300])
         return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,6 +36,7 @@ from dojo.validator.store.records import (
     CollectOutcome,
     FeedbackJob,
     LabelRow,
+    MinerState,
     MinerTarget,
     NewAssignment,
     NewTask,
@@ -44,6 +45,18 @@ from dojo.validator.store.records import (
     ScoredAssignment,
     TaskForScoring,
 )
+
+#: prefix of the error of a copy whose results could not be read yet and will be asked for again
+COLLECT_RETRY = "collect: "
+
+
+def _collect_due(a: Assignment, deadline: datetime, now: datetime, backoff_s: float, grace_s: float) -> bool:
+    """Whether a dispatched copy should be read now: never tried, or its backoff (doubling) is over."""
+    if not (a.error or "").startswith(COLLECT_RETRY):
+        return True
+    waited = max(backoff_s, (a.updated_at - deadline).total_seconds())
+    last_chance = deadline + timedelta(seconds=grace_s)
+    return now >= min(a.updated_at + timedelta(seconds=waited), last_chance)
 
 
 def _view(a: Assignment, criteria: dict[str, Any] | None = None) -> AssignmentView:
@@ -81,6 +94,18 @@ class ValidatorStore(Database):
             return set()
         with self.transaction() as s:
             return set(s.scalars(sa.select(Task.id).where(Task.id.in_(task_ids))).all())
+
+    def external_load(self, first_round: int) -> dict[str, tuple[int, int]]:
+        """Per hotkey, its ``(tasks, external tasks)`` in rounds from ``first_round`` on (the external cap's window)."""
+        is_external = sa.case((Task.source == "external", 1), else_=0)
+        with self.transaction() as s:
+            rows = s.execute(
+                sa.select(Assignment.hotkey, sa.func.count(), sa.func.coalesce(sa.func.sum(is_external), 0))
+                .join(Task, Task.id == Assignment.task_id)
+                .where(Task.round_id >= first_round)
+                .group_by(Assignment.hotkey)
+            ).all()
+            return {str(hk): (int(n), int(ext)) for hk, n, ext in rows}
 
     def create_round(self, round_id: int, tasks: list[NewTask], assignments: list[NewAssignment]) -> None:
         """Insert a round, its tasks and every miner's planned copy, all or nothing."""
@@ -179,6 +204,11 @@ class ValidatorStore(Database):
         if delivered:
             advance_task(task, TaskState.dispatched)
             task.deadline_at = max(a.expire_at for a in delivered)
+        elif task.source != "external" and ValidatorStore._round_reached_miners(s, task.round_id):
+            # a per-miner instance its miner refused: it scores 0 like any task left unlabelled (else
+            # refusing hard tasks would pay); only when the validator did reach other miners this round
+            advance_task(task, TaskState.dispatched)
+            task.deadline_at = max(a.expire_at for a in task.assignments)
         else:
             advance_task(task, TaskState.expired)
             if task.external_id is not None:  # nobody took it: the requester may submit again
@@ -186,10 +216,29 @@ class ValidatorStore(Database):
                 if req is not None:
                     req.state, req.updated_at = "failed", utcnow()
 
+    @staticmethod
+    def _round_reached_miners(s: Session, round_id: int) -> bool:
+        """Whether some copy of the round was accepted by its miner (so the validator's sending works)."""
+        accepted = [st.value for st in SENT_STATES if st is not AssignmentState.dispatch_failed]
+        found = s.scalar(
+            sa.select(Assignment.id)
+            .join(Task, Task.id == Assignment.task_id)
+            .where(Task.round_id == round_id, Assignment.state.in_(accepted))
+            .limit(1)
+        )
+        return found is not None
+
     # ---- collect -------------------------------------------------------------------------
 
-    def due_for_collect(self, now: datetime) -> dict[str, list[AssignmentView]]:
-        """Dispatched tasks past their deadline: ``{task_id: [copies still to collect]}``."""
+    def due_for_collect(
+        self, now: datetime, backoff_s: float = 0.0, grace_s: float = 0.0
+    ) -> dict[str, list[AssignmentView]]:
+        """Dispatched tasks past their deadline: ``{task_id: [copies to read now]}``.
+
+        A copy whose last read failed (it stays ``dispatched`` with a ``collect:`` error, see
+        :meth:`record_collect`) is due again once it has waited as long as the time between the deadline
+        and that attempt (at least ``backoff_s``: the waits double), and at the latest at deadline + grace.
+        """
         with self.transaction() as s:
             tasks = s.scalars(
                 sa.select(Task)
@@ -197,27 +246,56 @@ class ValidatorStore(Database):
                 .options(selectinload(Task.assignments))
                 .order_by(Task.round_id, Task.position)
             ).all()
-            return {
-                t.id: [_view(a, t.criteria) for a in t.assignments if a.state == AssignmentState.dispatched.value]
-                for t in tasks
-            }
+            due: dict[str, list[AssignmentView]] = {}
+            for t in tasks:
+                assert t.deadline_at is not None  # selected by it
+                views = [
+                    _view(a, t.criteria)
+                    for a in t.assignments
+                    if a.state == AssignmentState.dispatched.value
+                    and _collect_due(a, t.deadline_at, now, backoff_s, grace_s)
+                ]
+                waiting = any(a.state == AssignmentState.dispatched.value for a in t.assignments)
+                if views or not waiting:  # no copy to read at all (refused ones only): record_collect settles it
+                    due[t.id] = views
+            return due
 
-    def record_collect(self, task_id: str, outcomes: dict[int, CollectOutcome]) -> None:
-        """Store the results read for a task's copies and mark the task collected when all are done."""
-        now = utcnow()
+    def record_collect(
+        self,
+        task_id: str,
+        outcomes: dict[int, CollectOutcome],
+        now: datetime | None = None,
+        grace_s: float = 0.0,
+        retryable: frozenset[int] = frozenset(),
+    ) -> list[int]:
+        """Store the results read for a task's copies and mark the task collected when all are done.
+
+        A failed read of a copy in ``retryable`` (the miner was unreachable, not wrong) before deadline +
+        ``grace_s`` leaves the copy ``dispatched`` with its error noted, to be read again; any other
+        failure is final (``collect_failed``: it scores 0). Returns the copies left to read again.
+        """
+        now = now or utcnow()
+        again: list[int] = []
         with self.transaction() as s:
             task = s.get(Task, task_id, options=[selectinload(Task.assignments)])
             if task is None or task.state != TaskState.dispatched.value:
-                return
+                return again
+            until = (task.deadline_at or now) + timedelta(seconds=grace_s)
             for a in task.assignments:
                 out = outcomes.get(a.id)
                 if out is None or a.state != AssignmentState.dispatched.value:
+                    continue
+                if out.error is not None and a.id in retryable and now < until:
+                    a.error = f"{COLLECT_RETRY}{out.error}"[:512]
+                    a.updated_at = now  # when it was last tried: the backoff counts from here
+                    again.append(a.id)
                     continue
                 if out.error is not None:
                     advance_assignment(a, AssignmentState.collect_failed)
                     a.error = out.error[:512]
                 else:
                     advance_assignment(a, AssignmentState.collected)
+                    a.error = None
                     for r in out.rows:
                         s.add(
                             Result(
@@ -232,6 +310,7 @@ class ValidatorStore(Database):
                 a.updated_at = now
             if all(AssignmentState(a.state) in COLLECT_DONE for a in task.assignments):
                 advance_task(task, TaskState.collected)
+        return again
 
     # ---- scoring -------------------------------------------------------------------------
 
@@ -279,7 +358,7 @@ class ValidatorStore(Database):
                             rows=rows,
                         )
                     )
-            running = {(r.uid, r.hotkey): r.score for r in s.scalars(sa.select(RunningScore)).all()}
+            running = {(r.uid, r.hotkey): MinerState(r.n, r.s1, r.s2) for r in s.scalars(sa.select(RunningScore)).all()}
             return RoundForScoring(round_id=rnd.id, tasks=views, assignments=assigned, running=running)
 
     def record_scores(self, scores: RoundScores) -> bool:
@@ -302,12 +381,13 @@ class ValidatorStore(Database):
                     t.scored_at = now
             for uid, hotkey in scores.dropped:
                 s.execute(sa.delete(RunningScore).where(RunningScore.uid == uid, RunningScore.hotkey == hotkey))
-            for (uid, hotkey), value in scores.running.items():
+            for (uid, hotkey), st in scores.running.items():
                 row = s.get(RunningScore, (uid, hotkey))
                 if row is None:
-                    s.add(RunningScore(uid=uid, hotkey=hotkey, score=value, last_round=rnd.id, updated_at=now))
-                else:
-                    row.score, row.last_round, row.updated_at = value, rnd.id, now
+                    row = RunningScore(uid=uid, hotkey=hotkey)
+                    s.add(row)
+                row.score, row.n, row.s1, row.s2 = st.mean, st.n, st.s1, st.s2
+                row.last_round, row.updated_at = rnd.id, now
             for ext_id, result in scores.external_results.items():
                 req = s.get(ExternalRequest, ext_id)
                 if req is not None:
@@ -316,8 +396,14 @@ class ValidatorStore(Database):
 
     # ---- feedback ------------------------------------------------------------------------
 
-    def feedback_jobs(self) -> list[FeedbackJob]:
-        """Feedback still owed to miners on scored tasks (their score, the truth in their ids, grades)."""
+    def feedback_jobs(self, now: datetime | None = None, backoff_s: float = 0.0) -> list[FeedbackJob]:
+        """Feedback still owed to miners on scored tasks (their score, the truth in their ids, grades).
+
+        A copy whose delivery failed k times waits ``backoff_s`` · 2^(k-1) after the last try (so a miner
+        that is down is tried again on later passes, not spent at once). A scored task that owes none
+        (its only miner refused it) is put at rest here.
+        """
+        now = now or utcnow()
         with self.transaction() as s:
             tasks = s.scalars(
                 sa.select(Task)
@@ -331,9 +417,16 @@ class ValidatorStore(Database):
             }
             jobs: list[FeedbackJob] = []
             for t in tasks:
+                if not any(AssignmentState(a.state) in NEEDS_FEEDBACK for a in t.assignments):
+                    advance_task(t, TaskState.fed_back)  # nothing owed (its only miner refused it): at rest
+                    continue
                 for a in t.assignments:
                     if AssignmentState(a.state) not in NEEDS_FEEDBACK:
                         continue
+                    if a.feedback_attempts and now < a.updated_at + timedelta(
+                        seconds=backoff_s * 2 ** min(a.feedback_attempts - 1, 20)
+                    ):
+                        continue  # failed before: waiting its turn
                     truth: dict[str, int] = {}
                     if t.ground_truth:
                         back = {orig: mine for mine, orig in a.completion_map.items()}
@@ -351,9 +444,9 @@ class ValidatorStore(Database):
                     )
             return jobs
 
-    def record_feedback(self, outcomes: dict[int, str | None], max_attempts: int) -> None:
+    def record_feedback(self, outcomes: dict[int, str | None], max_attempts: int, now: datetime | None = None) -> None:
         """``{assignment id: error or None}``; a copy gives up after ``max_attempts`` failures."""
-        now = utcnow()
+        now = now or utcnow()
         with self.transaction() as s:
             touched: set[str] = set()
             rows = {a.id: a for a in s.scalars(sa.select(Assignment).where(Assignment.id.in_(list(outcomes))))}
@@ -383,9 +476,14 @@ class ValidatorStore(Database):
     # ---- scores and weights --------------------------------------------------------------
 
     def running_scores(self) -> dict[tuple[int, str], float]:
-        """Every miner's running score, keyed by (uid, hotkey)."""
+        """Every miner's running score (the signed running mean), keyed by (uid, hotkey)."""
         with self.transaction() as s:
             return {(r.uid, r.hotkey): r.score for r in s.scalars(sa.select(RunningScore)).all()}
+
+    def running_states(self) -> dict[tuple[int, str], MinerState]:
+        """Every miner's full running state (decayed count and sums), keyed by (uid, hotkey): what weights use."""
+        with self.transaction() as s:
+            return {(r.uid, r.hotkey): MinerState(r.n, r.s1, r.s2) for r in s.scalars(sa.select(RunningScore)).all()}
 
     def last_weights_block(self) -> int | None:
         """The block of the last successful weight submission."""
@@ -434,3 +532,83 @@ class ValidatorStore(Database):
                 )
                 or 0
             )
+
+    # ---- operator's view (dojo status) -----------------------------------------------------
+
+    def recent_rounds(self, limit: int = 5) -> list[dict[str, Any]]:
+        """The last ``limit`` rounds, newest first: state, times, tasks and their copies by state."""
+        with self.transaction() as s:
+            rounds = s.scalars(sa.select(Round).order_by(Round.id.desc()).limit(limit)).all()
+            ids = [r.id for r in rounds]
+            tasks = s.execute(
+                sa.select(Task.round_id, Task.source, sa.func.count())
+                .where(Task.round_id.in_(ids))
+                .group_by(Task.round_id, Task.source)
+            ).all()
+            copies = s.execute(
+                sa.select(Task.round_id, Assignment.state, sa.func.count())
+                .join(Assignment, Assignment.task_id == Task.id)
+                .where(Task.round_id.in_(ids))
+                .group_by(Task.round_id, Assignment.state)
+            ).all()
+        out: dict[int, dict[str, Any]] = {
+            r.id: {
+                "id": r.id,
+                "state": r.state,
+                "created_at": r.created_at,
+                "scored_at": r.scored_at,
+                "tasks": {},
+                "copies": {},
+            }
+            for r in rounds
+        }
+        for round_id, source, n in tasks:
+            out[round_id]["tasks"][str(source)] = int(n)
+        for round_id, state, n in copies:
+            out[round_id]["copies"][str(state)] = int(n)
+        return [out[i] for i in ids]
+
+    def miner_activity(self, rounds: int = 5) -> list[dict[str, Any]]:
+        """Per miner sent a copy in the last ``rounds`` rounds: uid, hotkey and its copies by state."""
+        with self.transaction() as s:
+            first = s.scalar(sa.select(sa.func.max(Round.id))) or 0
+            rows = s.execute(
+                sa.select(Assignment.uid, Assignment.hotkey, Assignment.state, sa.func.count())
+                .join(Task, Assignment.task_id == Task.id)
+                .where(Task.round_id > first - rounds)
+                .group_by(Assignment.uid, Assignment.hotkey, Assignment.state)
+            ).all()
+        miners: dict[tuple[int, str], dict[str, Any]] = {}
+        for uid, hotkey, state, n in rows:
+            m = miners.setdefault((int(uid), str(hotkey)), {"uid": int(uid), "hotkey": str(hotkey), "copies": {}})
+            m["copies"][str(state)] = int(n)
+        return sorted(miners.values(), key=lambda m: (m["uid"], m["hotkey"]))
+
+    def recent_weight_submissions(self, limit: int = 5) -> list[WeightSubmission]:
+        """The last ``limit`` weight submissions, newest first."""
+        with self.transaction() as s:
+            return list(s.scalars(sa.select(WeightSubmission).order_by(WeightSubmission.id.desc()).limit(limit)).all())
+
+    def last_weights_set(self) -> WeightSubmission | None:
+        """The last successful weight submission."""
+        with self.transaction() as s:
+            return s.scalar(
+                sa.select(WeightSubmission)
+                .where(WeightSubmission.status == "ok")
+                .order_by(WeightSubmission.id.desc())
+                .limit(1)
+            )
+
+    def running_rows(self) -> list[RunningScore]:
+        """Every miner's running-score row (score, decayed count, last round, when)."""
+        with self.transaction() as s:
+            return list(s.scalars(sa.select(RunningScore)).all())
+
+    def external_queue(self) -> dict[str, Any]:
+        """External-task requests by state, and when the oldest still queued came in."""
+        with self.transaction() as s:
+            rows = s.execute(sa.select(ExternalRequest.state, sa.func.count()).group_by(ExternalRequest.state)).all()
+            oldest = s.scalar(
+                sa.select(sa.func.min(ExternalRequest.created_at)).where(ExternalRequest.state == "queued")
+            )
+        return {"states": {str(state): int(n) for state, n in rows}, "oldest_queued_at": oldest}
