@@ -5,7 +5,8 @@ Each figure is also given as a ratio against plain copying of the same bytes in 
 
 * procedural tasks/s (4 answers, every document validated: HTML, V8 syntax check, no remote loads);
 * obfuscation throughput, documents/s and MB/s (``dojo.obfuscation.obfuscate_html``, when present);
-* complete tasks/s: generate + validate + obfuscate one miner copy (4 documents). Aim: >= 50/s.
+* complete tasks/s: generate + validate + obfuscate one miner copy (4 documents). Aim: >= 50 per
+  CPU-second of this process (V8's threads included).
 
     python bench/synthetic.py [--seconds 3]
 """
@@ -125,8 +126,9 @@ def main() -> None:
     if obfuscate is None:
         print("obfuscation: dojo.obfuscation.obfuscate_html not available; skipped")
     else:
-        ok = rows[-1][1] >= AIM_COMPLETE_TASKS_PER_S
-        print(f"aim >= {AIM_COMPLETE_TASKS_PER_S:.0f} complete tasks/s: {'met' if ok else 'NOT met'}")
+        # the figure is per CPU-second (issue 11): wall time on a shared machine says more about the neighbours
+        ok = rows[-1][3] >= AIM_COMPLETE_TASKS_PER_S
+        print(f"aim >= {AIM_COMPLETE_TASKS_PER_S:.0f} complete tasks per CPU-second: {'met' if ok else 'NOT met'}")
 
 
 if __name__ == "__main__":

@@ -86,6 +86,19 @@ def test_wrapped_document_is_not_plain_text() -> None:
     assert "eval(" not in out and "Function(" not in out  # works under script-src 'unsafe-inline' alone
 
 
+def test_wrapped_payload_looks_random_to_a_compressor() -> None:
+    """A keystream, not a repeating key: the payload compresses like random base64 whatever the markup."""
+    import zlib
+
+    repetitive = (
+        "<!DOCTYPE html><html><body>" + "<p>same line again</p>\n" * 2000 + "<script>let a = 1;</script></body></html>"
+    )
+    for html in (repetitive, sample("counter.html")):
+        out = obfuscate_html(html, 3)
+        payload = out[out.index("<script>") :]
+        assert len(zlib.compress(payload.encode(), 9)) > 0.7 * len(payload)
+
+
 def test_quirks_document_stays_without_doctype() -> None:
     out = obfuscate_html(sample("quirks.html"), 3)
     assert not out.lower().startswith("<!doctype")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import random
-import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dojo.synthetic.ladder import LADDER, plan
+from dojo.synthetic.ladder import LADDER, Item, plan
 from dojo.synthetic.models import SyntheticTask
-from dojo.synthetic.procedural import FAMILIES, Build, actions_for, generate_task
+from dojo.synthetic.procedural import FAMILIES, actions_for, generate_task
+from dojo.synthetic.surface import MARKER, unseal
 from dojo.synthetic.validation import documents_errors
 
 
@@ -87,72 +87,97 @@ def test_actions_have_stable_selectors_present_in_the_base() -> None:
                 assert f'id="{a.selector[1:]}"' in base
 
 
-def test_removed_controls_disappear_and_broken_ones_stay() -> None:
-    """A removed user action loses its control (or its handler); a broken one keeps its control."""
-    seen_broken = 0
-    for seed in range(60):
-        task = generate_task(seed)
-        family = FAMILIES[task.metadata["family"]]
-        feats = {f.key: f for f in family.features(task.metadata["params"])}
-        docs = {r.completion_id: r.content for r in task.responses}
-        for entry in task.metadata["ladder"]:
-            doc = docs[next(c for c in docs if str(c) == entry["completion_id"])]
-            for key in entry["broken"]:
-                action = feats[key].action
-                assert action is not None
-                if action.selector.startswith("#") and action.selector != "#dojo-canvas":
-                    assert f'id="{action.selector[1:]}"' in doc
-                    seen_broken += 1
-            for key in entry["removed"]:
-                action = feats[key].action
-                if action is not None and action.selector.startswith("#") and action.selector != "#dojo-canvas":
-                    assert not re.search(f'id="{action.selector[1:]}"', doc)
-    assert seen_broken > 0
+TEMPLATED = sorted(FAMILIES)
+
+
+def _split(doc: str) -> tuple[str, str]:
+    """(the program with its configuration element cut out, the element)."""
+    start = doc.index('<script type="text/plain" id="dojo-config">')
+    end = doc.index("</script>", start) + len("</script>")
+    return doc[:start] + MARKER + doc[end:], doc[start:end]
+
+
+def test_template_answers_are_one_program_with_the_ladder_in_their_configuration() -> None:
+    """Every answer is the same text but for its configuration, and the configuration is the ladder entry."""
+    for name in TEMPLATED:
+        family = FAMILIES[name]
+        templates = set()
+        for seed in range(40):
+            task = generate_task(seed, n_responses=5, family=name)
+            params = task.metadata["params"]
+            docs = {str(r.completion_id): r.content for r in task.responses}
+            split = {cid: _split(doc) for cid, doc in docs.items()}
+            assert len({program for program, _ in split.values()}) == 1, f"{name} seed {seed}: programs differ"
+            templates.add(next(iter(split.values()))[0])
+            asked = set(task.metadata["requested"])
+            every = [f.key for f in family.features(params) + family.extras(params)]
+            drifts = {d.name: d for d in family.drifts(params)}
+            for entry in task.metadata["ladder"]:
+                config = unseal(split[entry["completion_id"]][1])
+                on = {k for k, v in config["on"].items() if v}
+                assert set(config["on"]) == set(every)
+                assert on == (asked - set(entry["removed"])) | set(entry["added"])
+                assert {k for k, v in config["broken"].items() if v} == set(entry["broken"])
+                assert [pair[0] for pair in entry["swapped"]] == entry["removed"]
+                expected = family.runtime(params)
+                for d in entry["drifted"]:
+                    drift = drifts[d["param"]]
+                    assert d["given"] != d["requested"] == drift.get(params)
+                    expected = family.runtime(drift.put(params, d["given"]))
+                assert config["p"] == expected
+        # one text for every task: no parameter of any prompt can be in it
+        assert len(templates) == 1, f"{name}: the program text depends on the task's parameters"
+
+
+def test_template_ladder_is_cumulative_and_meaningful() -> None:
+    for name in TEMPLATED:
+        for seed in range(60):
+            task = generate_task(seed, n_responses=5, family=name)
+            entries = sorted(task.metadata["ladder"], key=lambda e: e["step"])
+            asked = set(task.metadata["requested"])
+            assert [len(e["swapped"]) for e in entries] == [0, 1, 1, 1, 2]
+            assert [len(e["drifted"]) for e in entries] == [0, 0, 1, 1, 1]
+            assert [len(e["broken"]) for e in entries] == [0, 0, 0, 1, 1]
+            for prev, cur in zip(entries, entries[1:], strict=False):
+                assert prev["swapped"] == cur["swapped"][: len(prev["swapped"])]
+                assert prev["drifted"] == cur["drifted"][: len(prev["drifted"])]
+            family = FAMILIES[name]
+            feats = {
+                f.key: f for f in family.features(task.metadata["params"]) + family.extras(task.metadata["params"])
+            }
+            last = entries[-1]
+            for out, into in last["swapped"]:
+                assert out in asked and into not in asked
+            out, into = last["swapped"][0]
+            assert feats[out].is_action == feats[into].is_action, f"{name} seed {seed}: {out} for {into}"
+            assert last["broken"][0] in asked and feats[last["broken"][0]].is_action
+            assert last["broken"][0] not in last["removed"]
 
 
 def test_ladder_plan_is_cumulative() -> None:
     rng = random.Random(1)
+    items = [Item("a", False), Item("b", False), Item("c", True), Item("d", True), Item("e", True)]
+    extra = [Item("x", False), Item("y", True), Item("z", False)]
     for _ in range(200):
-        steps = plan(["a", "b", "c", "d", "e"], ["c", "d"], ["x"], 5, rng)
+        steps = plan(items, extra, [("p", None), ("q", "c")], 5, rng, lambda name: (1, 2))
         assert [s.step for s in steps] == [0, 1, 2, 3, 4]
         assert steps[0].is_faithful
         for prev, cur in zip(steps, steps[1:], strict=False):
-            assert set(prev.removed) <= set(cur.removed)
+            assert set(prev.swapped) <= set(cur.swapped) and set(prev.drifted) <= set(cur.drifted)
             assert set(prev.broken) <= set(cur.broken)
-        assert len(steps[1].removed) == 1 and len(steps[2].removed) == 2
-        assert steps[3].broken or steps[3].added
+        assert len(steps[1].swapped) == 1 and steps[2].drifted and steps[3].broken and len(steps[4].swapped) == 2
         for s in steps:
             assert not set(s.broken) & set(s.removed)
-
-
-def test_every_feature_flag_changes_the_document() -> None:
-    """No feature is a no-op in a renderer: removing, breaking or adding it always shows in the document."""
-    for name, family in FAMILIES.items():
-        for seed in range(12):
-            params = family.sample(random.Random(seed))
-            feats = family.features(params)
-            keys = frozenset(f.key for f in feats)
-            full = family.render(params, Build(present=keys))
-            for f in feats:
-                assert family.render(params, Build(present=keys - {f.key})) != full, f"{name}: removing {f.key}"
-                if f.is_action:
-                    assert family.render(params, Build(present=keys, broken=frozenset({f.key}))) != full, (
-                        f"{name}: breaking {f.key}"
-                    )
-                for req in f.requires:
-                    assert req in keys, f"{name}: {f.key} requires unknown {req}"
-            for extra in family.extras(params):
-                assert extra.key not in keys
-                assert family.render(params, Build(present=keys, extras=frozenset({extra.key}))) != full, (
-                    f"{name}: adding {extra.key}"
-                )
+            if s.drifted and s.drifted[0].param == "q":
+                assert "c" not in s.removed and "c" not in s.broken
 
 
 def test_requested_features_bring_what_they_require() -> None:
     for seed in range(300):
         task = generate_task(seed)
         family = FAMILIES[task.metadata["family"]]
-        feats = {f.key: f for f in family.features(task.metadata["params"])}
+        params = task.metadata["params"]
+        feats = {f.key: f for f in family.features(params) + family.extras(params)}
         requested = set(task.metadata["requested"])
         for key in requested:
             assert set(feats[key].requires) <= requested

@@ -23,6 +23,7 @@ Pure and deterministic for ``(html, seed)``; CPU-bound, so call it from async co
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import random
 import re
@@ -54,8 +55,13 @@ def _digest(html: str) -> str:
     return hashlib.sha256(html.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def rewrite_code(html: str, seed: int, *, compress: bool = False, key: str | None = None) -> str:
-    """``html`` with its scripts, handlers and ``javascript:`` URLs minified and mangled (markup untouched)."""
+def rewrite_code(html: str, seed: int, *, compress: bool = False, cache: bool = False) -> str:
+    """``html`` with its scripts, handlers and ``javascript:`` URLs minified and mangled (markup untouched).
+
+    ``cache``: let the toolchain keep the parsed code for the next call with the same code (keyed
+    by the code alone, so documents that differ only in markup — the answers of one task, whose
+    configuration travels in markup — share one parse).
+    """
     found = scan(html)
     url_codes: list[tuple[int, int]] = []  # (tag index, attribute index)
     handler_refs: list[tuple[int, int]] = []
@@ -73,6 +79,9 @@ def rewrite_code(html: str, seed: int, *, compress: bool = False, key: str | Non
         return html
     # javascript: URLs run like scripts (their declarations are global) at click time: after every script.
     pieces = [(s.code, s.module) for s in found.scripts] + [(code, False) for code in url_sources]
+    key = None
+    if cache:
+        key = hashlib.sha256(json.dumps([pieces, handler_codes]).encode("utf-8", "surrogatepass")).hexdigest()
     out = minify_parts(
         pieces, handler_codes, seed, compress=compress, reserved=KEEP_NAMES, plain_from=len(found.scripts), key=key
     )
@@ -103,7 +112,7 @@ def obfuscate_html(html: str, seed: int, *, compress: bool = False) -> str:
     """
     digest = _digest(html)
     rng = random.Random(f"dojo-obfuscation:{seed}:{digest}")
-    code = rewrite_code(html, rng.getrandbits(32), compress=compress, key=digest)
+    code = rewrite_code(html, rng.getrandbits(32), compress=compress, cache=True)
     # The doctype must stay in front (it picks standards or quirks mode); a BOM would become text.
     match = _DOCTYPE.match(code)
     doctype = ""

@@ -1,10 +1,22 @@
-"""The LLM generator: question, answer and degradations through any OpenAI-compatible chat endpoint.
+"""The LLM generator: a question and ONE program per task through any OpenAI-compatible chat endpoint.
+
+Two model calls make a task: the *question* (a spec whose texts name every value as a placeholder
+``{name}``, with the parameter schema: name, type, requested value, drift kind) and the *program*
+(one template that reads every parameter from ``C.p``, gates every feature — requested and extra —
+on ``on(key)`` and makes each action inert unless ``live(key)``; the page's flags are opaque, see
+:mod:`dojo.synthetic.llm_program`).
+The answers are then that template with the ladder's configurations sealed in, and the prompt is
+written by us from the spec and the values: no model call per rung, none per miner's instance
+(:func:`dojo.synthetic.instances.instantiate`).
 
 Uses the ``openai`` SDK with a configurable base URL (OpenRouter, Together, OpenAI, a local server).
-Every call asks for a JSON object; timeouts, HTTP 429/5xx, connection errors and malformed JSON are
-retried with exponential backoff, other HTTP errors (401, 403, 400, 404) fail at once. Tokens and
-cost are counted per task. Each document is validated; a failing one is repaired once by sending the
-model the error, else dropped (the faithful answer failing drops the whole task).
+Every call asks for a JSON object; timeouts, HTTP 429/5xx, connection errors and malformed JSON
+(including a spec that breaks the placeholder rules) are retried with exponential backoff, other
+HTTP errors (401, 403, 400, 404) fail at once. Tokens and cost are counted per task. The template
+is checked (configuration marker and decoder in place, no requested value written as a literal,
+every parameter and feature used, the document valid once installed with the faithful
+configuration); a failing one is repaired once by sending the model the error, else the task is
+dropped.
 """
 
 from __future__ import annotations
@@ -14,20 +26,21 @@ import logging
 import random
 import re
 import time
-import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import openai
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from dojo.config import SyntheticSettings
 from dojo.errors import DojoError
 from dojo.logs import log
+from dojo.synthetic import llm_program
 from dojo.synthetic import llm_prompts as prompts
-from dojo.synthetic.ladder import LADDER, Degradation, plan
-from dojo.synthetic.models import SyntheticResponse, SyntheticTask
-from dojo.synthetic.validation import document_error
+from dojo.synthetic.ladder import LadderError
+from dojo.synthetic.llm_program import PLACEHOLDER, Program
+from dojo.synthetic.models import SyntheticTask
 
 logger = logging.getLogger(__name__)
 RETRYABLE = (openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError)
@@ -47,14 +60,83 @@ class _Item(BaseModel):
         return re.sub(r"[^a-z0-9_]+", "_", v.strip().lower()).strip("_") or "item"
 
 
+class _Extra(_Item):
+    action: bool = False
+
+
+class _Param(BaseModel):
+    name: str = Field(min_length=1, max_length=60)
+    type: str
+    value: int | float | str
+    drift: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _ident(cls, v: str) -> str:
+        slug = _name(v)
+        if not slug or not slug[0].isalpha():
+            raise ValueError(f"parameter name {v!r} is not a snake_case identifier")
+        return slug
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, v: str) -> str:
+        t = v.strip().lower()
+        t = {"color": "colour", "integer": "int", "float": "number", "str": "string", "text": "string"}.get(t, t)
+        if t not in llm_program.PARAM_TYPES:
+            raise ValueError(f"parameter type {v!r} is not one of {', '.join(llm_program.PARAM_TYPES)}")
+        return t
+
+    @field_validator("drift", mode="before")
+    @classmethod
+    def _drift(cls, v: Any) -> str | None:
+        if not isinstance(v, str):
+            return None
+        d = {"color": "colour", "none": "", "null": ""}.get(v.strip().lower(), v.strip().lower())
+        return d if d in llm_program.DRIFT_KINDS else None
+
+
+def _name(v: str) -> str:
+    return re.sub(r"[^a-z0-9_]+", "_", v.strip().lower()).strip("_")
+
+
+# A placeholder as a model may write it ({Ball Count}); rewritten to the parameter's name ({ball_count}).
+_LOOSE_PLACEHOLDER = re.compile(r"\{\s*([A-Za-z][\w -]{0,58})\s*\}")
+# A value written into a text instead of a placeholder: a number standing alone, or a hex colour.
+_LITERAL_IN_TEXT = re.compile(r"(?<![\w.#])\d+(?:\.\d+)?(?![\w])|#[0-9a-fA-F]{3,6}\b")
+
+
 class Spec(BaseModel):
-    """The question as the model wrote it."""
+    """The question as the model wrote it: texts with ``{name}`` placeholders and the parameter schema."""
 
     title: str = Field(min_length=1, max_length=200)
     summary: str = Field(min_length=10, max_length=2000)
+    params: list[_Param] = Field(min_length=3, max_length=16)
     features: list[_Item] = Field(min_length=2, max_length=6)
     user_actions: list[_Item] = Field(min_length=2, max_length=6)
-    extras: list[_Item] = Field(min_length=1, max_length=4)
+    extras: list[_Extra] = Field(min_length=2, max_length=4)
+
+    @model_validator(mode="after")
+    def _placeholders(self) -> Spec:
+        names = [p.name for p in self.params]
+        if len(set(names)) != len(names) or "title" in names:
+            raise ValueError("parameter names must be distinct and not 'title'")
+
+        def tidy(text: str) -> str:
+            return _LOOSE_PLACEHOLDER.sub(lambda m: "{" + _name(m.group(1)) + "}", text)
+
+        self.summary = tidy(self.summary)
+        for item in self.features + self.user_actions + self.extras:
+            item.text = tidy(item.text)
+        texts = [self.summary] + [i.text for i in self.features + self.user_actions + self.extras]
+        for text in texts:
+            unknown = [n for n in PLACEHOLDER.findall(text) if n not in names]
+            if unknown:
+                raise ValueError(f"placeholder {{{unknown[0]}}} names no declared parameter")
+            m = _LITERAL_IN_TEXT.search(PLACEHOLDER.sub("", text))
+            if m is not None:
+                raise ValueError(f"{m.group(0)!r} is written as a literal in {text[:80]!r}: use a parameter")
+        return self
 
 
 class _Doc(BaseModel):
@@ -152,10 +234,10 @@ class LLMGenerator:
             f"{type(last).__name__}: {_short(last)}"
         )
 
-    def _document(self, messages: list[dict[str, str]], usage: Usage) -> str | None:
-        """A validated document, repaired once if needed; None when it cannot be made valid."""
+    def _checked(self, messages: list[dict[str, str]], usage: Usage, check: Callable[[str], str | None]) -> str | None:
+        """A reply's ``html`` that passes ``check``, repaired once if needed; None when it cannot be made to."""
         html = self._chat(messages, usage, _Doc).html
-        err = document_error(html)
+        err = check(html)
         if err is None:
             return html
         usage.repairs += 1
@@ -165,7 +247,7 @@ class LLMGenerator:
         except LLMError as exc:
             log(logger, "llm.repair_failed", logging.WARNING, error=str(exc)[:200])
             return None
-        err = document_error(html)
+        err = check(html)
         if err is not None:
             log(logger, "llm.dropped", logging.WARNING, error=err[:200])
             return None
@@ -173,80 +255,40 @@ class LLMGenerator:
 
     # -- a whole task ------------------------------------------------------------------------
     def generate(self) -> SyntheticTask:
-        """One task: spec, faithful answer, then one variant per ladder step (invalid variants dropped)."""
+        """One task: the spec, the one program, then every rung's configuration sealed into it."""
         usage = Usage()
         topic = self.rng.choice(prompts.TOPICS)
-        spec_model = self._chat(prompts.question(topic), usage, Spec)
-        spec = spec_model.model_dump()
+        spec = self._chat(prompts.question(topic), usage, Spec).model_dump()
         _dedupe_keys(spec)
-        texts = {i["key"]: i["text"] for group in ("features", "user_actions", "extras") for i in spec[group]}
-        requested = [i["key"] for i in spec["features"]] + [i["key"] for i in spec["user_actions"]]
-        actions = [i["key"] for i in spec["user_actions"]]
-        steps = plan(requested, actions, [i["key"] for i in spec["extras"]], self.n, self.rng)
-        base = self._document(prompts.answer(spec), usage)
-        if base is None:
-            raise LLMError("the faithful answer failed validation even after a repair; task dropped")
-        docs: list[tuple[Degradation, str]] = [(steps[0], base)]
-        for deg in steps[1:]:
-            try:
-                html = self._document(prompts.degrade(spec, base, deg, texts), usage)
-            except LLMError as exc:
-                log(logger, "llm.variant_dropped", logging.WARNING, step=deg.step, error=str(exc)[:200])
-                continue
-            if html is None or html == base or any(html == d for _, d in docs):
-                continue
-            docs.append((deg, html))
-        if len(docs) < 2:
-            raise LLMError("fewer than two valid answers; task dropped")
-        return self._task(spec, topic, docs, usage)
-
-    def _task(
-        self, spec: dict[str, Any], topic: str, docs: list[tuple[Degradation, str]], usage: Usage
-    ) -> SyntheticTask:
-        responses = []
-        ladder = []
-        for rank, (deg, html) in enumerate(docs):  # ranks stay dense when a variant was dropped
-            cid = uuid.UUID(int=self.rng.getrandbits(128), version=4)
-            responses.append(
-                SyntheticResponse(completion_id=cid, content=html, model=self.s.llm_model, ladder_step=rank)
-            )
-            ladder.append(
-                {
-                    "completion_id": str(cid),
-                    "step": deg.step,
-                    "rank": rank,
-                    "meaning": LADDER[deg.step].meaning,
-                    "removed": list(deg.removed),
-                    "broken": list(deg.broken),
-                    "added": list(deg.added),
-                }
-            )
-        truth = {r.completion_id: r.ladder_step for r in responses}
-        self.rng.shuffle(responses)
-        prompt = (
-            f"Write one self-contained HTML page (inline CSS and JavaScript only, no external files or network "
-            f"requests): {spec['title']}.\n\n"
-            + re.sub(r"^- \[[a-z0-9_]+\] ", "- ", prompts.spec_text(spec), flags=re.MULTILINE)
+        program = llm_program.describe(spec)
+        try:  # before paying for the program: can this spec carry the ladder at all?
+            llm_program.ladder(program, program.values(), self.n, random.Random(self.rng.getrandbits(64)))
+        except LadderError as exc:
+            raise LLMError(f"the spec cannot carry the degradation ladder ({exc}); task dropped") from exc
+        spec["params"] = [p.model_dump(include={"name", "type", "value"}) for p in program.params]  # as normalised
+        raw = self._checked(
+            prompts.program(spec, llm_program.faithful(program)),
+            usage,
+            lambda html: llm_program.template_error(html, program),
         )
-        return SyntheticTask(
-            task_id=uuid.UUID(int=self.rng.getrandbits(128), version=4),
-            prompt=prompt,
-            responses=responses,
-            ground_truth=truth,
-            metadata={
-                "generator": "llm",
+        if raw is None:
+            raise LLMError("the program failed validation even after a repair; task dropped")
+        return self._task(program.model_copy(update={"html": llm_program.finish(raw)}), topic, usage)
+
+    def _task(self, program: Program, topic: str, usage: Usage) -> SyntheticTask:
+        return llm_program.build_task(
+            program,
+            program.values(),
+            self.n,
+            self.rng,
+            self.s.llm_model,
+            {
                 "family": topic,
-                "params": {"title": spec["title"]},
-                "spec": spec,
-                "requested": [i["key"] for i in spec["features"] + spec["user_actions"]],
-                "ladder": ladder,
-                "model": self.s.llm_model,
                 "tokens": {"prompt": usage.prompt_tokens, "completion": usage.completion_tokens},
                 "cost_usd": usage.cost(self.s),
                 "calls": usage.calls,
                 "retries": usage.retries,
                 "repairs": usage.repairs,
-                "dropped": self.n - len(docs),
             },
         )
 

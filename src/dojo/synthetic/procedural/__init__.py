@@ -2,8 +2,39 @@
 
 ``generate_task(seed)`` is deterministic: the same seed gives the same task, byte for byte
 (task id, completion ids, documents, ground truth). A seed picks a program family, samples its
-parameters, picks which of its features the prompt requests, and builds every answer from
-feature flags along the degradation ladder (:mod:`dojo.synthetic.ladder`).
+parameters, picks which of its features the prompt requests, and builds every answer along the
+degradation ladder (:mod:`dojo.synthetic.ladder`). Any feature of the family may be requested
+(``features(p)`` and ``extras(p)`` alike), so which features are on says nothing without the prompt.
+
+One program, many configurations (families derived from :class:`TemplateFamily`)
+--------------------------------------------------------------------------------
+Every answer of a task is THE SAME program text; answers differ only in their configuration
+block ``C`` (:mod:`dojo.synthetic.surface`: encoded, padded to a random length), so nothing in a
+document's text — size, compressed size, counts, diff against the other answers — tells its rung.
+
+* ``family.template(p)`` is the one program: the markup and code of EVERY feature the family has
+  (requested and unrequested ones), no requested value as a literal, the same text for
+  every task. ``page.program`` puts :data:`dojo.synthetic.surface.MARKER` (where each answer's
+  configuration element goes) and :data:`page.RUNTIME` (:data:`dojo.synthetic.surface.PRELUDE`:
+  ``const C = <decode it>`` and the flag helpers) in it; the
+  runtime also gives the script ``on(k)`` (feature ``k`` is on), ``live(k)`` (on and not broken),
+  ``bind(k, id, event, fn)`` (a handler that runs only while ``live(k)``), ``onKey(k, param, fn)``
+  (a shortcut whose key is ``C.p[param]``) and ``range(id, lo, hi, step, value)``.
+* Controls are in the markup of every answer (``page.gated_button`` / ``gated_slider`` /
+  ``gated_readout`` mark them ``data-gate="<feature>"``); at start-up the runtime removes those
+  of features that are off, so each rung's page looks like a program that simply has or lacks
+  that control. A broken action keeps its control; its handler does nothing (same code
+  everywhere, ineffective because ``live(k)`` is false).
+* Every value the script uses comes from ``C.p`` = ``family.runtime(p)`` (sizes, colours via
+  CSS variables, counts, speeds, keys, the title).
+* ``family.drifts(p)`` declares which parameters a rung may set to a clearly wrong value and how
+  a browser observes the value (:class:`Drift`); each feature's ``probe`` says how a browser sees
+  that it is on. A wrong value is drawn among the values the family's prompts ask for
+  (:func:`drift_supports`), at least :data:`page.MIN_RATIO` times off for a number.
+* ``family.config`` gives the logical configuration ``{"on": {feature: bool}, "broken": {action:
+  bool}, "p": {...}}`` over every feature of the family; the page holds it opaque
+  (``{"f": slots, "s": salt, "p": ...}``, :mod:`dojo.synthetic.surface`) and reads the flags only
+  through ``on``/``live``.
 
 Contract for browser tests (obfuscation, validator, e2e)
 -------------------------------------------------------
@@ -20,29 +51,34 @@ Contract for browser tests (obfuscation, validator, e2e)
   (set an input's value, then fire ``input`` and ``change``), ``press`` (a key on the page) and
   ``click-at`` (click ``selector`` at offset ``"x,y"``). On a degraded answer a control may be
   missing (skip the action) or present but dead (the state then differs from the base).
-* ``metadata["ladder"]`` records for each completion id its step and the features removed,
-  broken and added.
+* ``metadata["ladder"]`` records for each completion id its step, the rung's meaning, and the
+  features ``swapped`` ([requested, unrequested] pairs), parameters ``drifted`` ({param,
+  requested, given}), actions ``broken``, and features ``removed``/``added`` against the faithful
+  answer.
 """
 
 from __future__ import annotations
 
 import random
 import uuid
+from collections import defaultdict
 from typing import Any
 
-from dojo.synthetic.ladder import LADDER, Degradation, plan
+from dojo.synthetic.ladder import Degradation, Item, LadderError, plan
 from dojo.synthetic.models import SyntheticResponse, SyntheticTask
 from dojo.synthetic.procedural.arcade import ArcadeGame
 from dojo.synthetic.procedural.automaton import CellularAutomaton
-from dojo.synthetic.procedural.base import Action, Build, Family, Feature
+from dojo.synthetic.procedural.base import Action, Build, Drift, Family, Feature, TemplateFamily
 from dojo.synthetic.procedural.chart import DataChart
 from dojo.synthetic.procedural.drawing import DrawingTool
 from dojo.synthetic.procedural.orbit import OrbitSimulation
+from dojo.synthetic.procedural.page import Support, wrong_value
 from dojo.synthetic.procedural.particles import ParticleSystem
 from dojo.synthetic.procedural.physics import PhysicsSandbox
 from dojo.synthetic.procedural.sorting import SortingVisualiser
+from dojo.synthetic.surface import install, seal
 
-FAMILIES: dict[str, Family] = {
+FAMILIES: dict[str, TemplateFamily] = {
     f.name: f
     for f in (
         PhysicsSandbox(),
@@ -60,12 +96,12 @@ __all__ = [
     "FAMILIES",
     "Action",
     "Build",
+    "Drift",
     "Family",
     "Feature",
+    "TemplateFamily",
     "actions_for",
-    "build_for",
     "generate_task",
-    "render_variant",
 ]
 
 
@@ -74,7 +110,11 @@ def _uuid(rng: random.Random) -> uuid.UUID:
 
 
 def _request(features: list[Feature], rng: random.Random) -> list[Feature]:
-    """The subset a prompt asks for: 3–4 user actions and 2–3 other features, kept in family order."""
+    """The subset a prompt asks for: 3–4 user actions and 2–3 other features, kept in family order.
+
+    ``features`` is every feature of the family (``features(p) + extras(p)``): any of them may be
+    requested, so that a feature being on says nothing about the rung without the prompt.
+    """
     acts = [f for f in features if f.is_action]
     plain = [f for f in features if not f.is_action]
     chosen = set(f.key for f in rng.sample(acts, min(len(acts), rng.randint(3, 4))))
@@ -83,12 +123,6 @@ def _request(features: list[Feature], rng: random.Random) -> list[Feature]:
     for key in list(chosen):
         chosen.update(by_key[key].requires)
     return [f for f in features if f.key in chosen]
-
-
-def build_for(requested: list[Feature], deg: Degradation) -> Build:
-    """The feature flags of one answer on the ladder."""
-    present = frozenset(f.key for f in requested) - set(deg.removed)
-    return Build(present=present, broken=frozenset(deg.broken), extras=frozenset(deg.added))
 
 
 def write_prompt(family: Family, params: dict[str, Any], requested: list[Feature]) -> str:
@@ -105,58 +139,111 @@ def write_prompt(family: Family, params: dict[str, Any], requested: list[Feature
     return "\n".join(lines) + "\n"
 
 
-def render_variant(family: Family, params: dict[str, Any], requested: list[Feature], deg: Degradation) -> str:
-    """One answer's document."""
-    return family.render(params, build_for(requested, deg))
+#: Tasks sampled (once per process and family) to learn the values each drifting parameter takes.
+SUPPORT_SAMPLES = 400
+_SUPPORTS: dict[str, dict[str, Support]] = {}
 
 
-def generate_task(seed: int, n_responses: int = 4) -> SyntheticTask:
-    """A complete task for ``seed``: deterministic, offline, every document valid by construction."""
+def drift_supports(fam: TemplateFamily) -> dict[str, Support]:
+    """What each parameter ``fam`` may drift takes over many sampled tasks, by drift name (``param[]`` pools a list).
+
+    A wrong value is drawn from it (:func:`page.wrong_value`), so a drifted answer's values look
+    like values a prompt of the family could have asked for.
+    """
+    cached = _SUPPORTS.get(fam.name)
+    if cached is None:
+        samples: dict[str, list[Any]] = defaultdict(list)
+        for i in range(SUPPORT_SAMPLES):
+            p = fam.sample(random.Random(f"dojo-support|{fam.name}|{i}"))
+            for d in fam.drifts(p):
+                samples[d.name].append(d.get(p))
+                if d.index is not None:
+                    samples[d.param + "[]"].append(d.get(p))
+        cached = {name: sup for name, values in samples.items() if (sup := Support.of(values)) is not None}
+        _SUPPORTS[fam.name] = cached
+    return cached
+
+
+def _template_answers(
+    fam: TemplateFamily, params: dict[str, Any], features: list[Feature], n: int, rng: random.Random
+) -> tuple[list[Feature], list[Degradation], list[str]]:
+    drifts = {d.name: d for d in fam.drifts(params)}
+    taken_keys = [v for k, v in params.items() if k.endswith("_key")]
+    supports = drift_supports(fam)
+
+    def wrong(name: str) -> tuple[Any, Any]:
+        d = drifts[name]
+        value = d.get(params)
+        support = supports.get(name) or supports.get(d.param + "[]")
+        avoid = taken_keys if d.kind == "key" else ()
+        return value, wrong_value(d.kind, value, rng, avoid=avoid, support=support, bounds=d.bounds)
+
+    every = features + fam.extras(params)
+    for _ in range(20):
+        requested = _request(every, rng)
+        asked = {f.key for f in requested}
+        try:
+            steps = plan(
+                [Item(f.key, f.is_action, f.requires) for f in requested],
+                [Item(f.key, f.is_action, f.requires) for f in every if f.key not in asked],
+                [(d.name, d.feature) for d in drifts.values()],
+                n,
+                rng,
+                wrong,
+            )
+        except LadderError:
+            continue
+        break
+    else:
+        raise LadderError(f"{fam.name}: no request of its features carries the ladder")
+    configs = []
+    for deg in steps:
+        p = params
+        for d in deg.drifted:
+            p = drifts[d.param].put(p, d.given)
+        on = frozenset(asked - set(deg.removed) | set(deg.added))
+        configs.append(fam.config(p, on, frozenset(deg.broken)))
+    template = fam.template(params)
+    return requested, steps, [install(template, expression) for expression in seal(configs, rng)]
+
+
+def generate_task(seed: int, n_responses: int = 4, family: str | None = None) -> SyntheticTask:
+    """A complete task for ``seed``: deterministic, offline, every document valid by construction.
+
+    ``family`` pins the program family (a key of :data:`FAMILIES`); by default the seed picks it.
+    """
     rng = random.Random(seed)
-    family = FAMILIES[rng.choice(sorted(FAMILIES))]
-    params = family.sample(rng)
-    features = family.features(params)
-    requested = _request(features, rng)
-    requested_keys = {f.key for f in requested}
-    extras = [f.key for f in features if f.key not in requested_keys] + [f.key for f in family.extras(params)]
-    steps = plan([f.key for f in requested], [f.key for f in requested if f.is_action], extras, n_responses, rng)
-    model = f"procedural/{family.name}"
+    picked = rng.choice(sorted(FAMILIES))
+    if family is not None:
+        if family not in FAMILIES:
+            raise ValueError(f"unknown procedural family {family!r}; expected one of {', '.join(sorted(FAMILIES))}")
+        picked = family
+    fam = FAMILIES[picked]
+    params = fam.sample(rng)
+    features = fam.features(params)
+    requested, steps, contents = _template_answers(fam, params, features, n_responses, rng)
+    model = f"procedural/{fam.name}"
     responses = [
-        SyntheticResponse(
-            completion_id=_uuid(rng),
-            content=render_variant(family, params, requested, deg),
-            model=model,
-            ladder_step=deg.step,
-        )
-        for deg in steps
+        SyntheticResponse(completion_id=_uuid(rng), content=content, model=model, ladder_step=deg.step)
+        for deg, content in zip(steps, contents, strict=True)
     ]
-    ladder = [
-        {
-            "completion_id": str(r.completion_id),
-            "step": d.step,
-            "meaning": LADDER[d.step].meaning,
-            "removed": list(d.removed),
-            "broken": list(d.broken),
-            "added": list(d.added),
-        }
-        for r, d in zip(responses, steps, strict=False)
-    ]
+    ladder = [{"completion_id": str(r.completion_id), **d.record()} for r, d in zip(responses, steps, strict=True)]
     truth = {r.completion_id: r.ladder_step for r in responses}
     rng.shuffle(responses)
     return SyntheticTask(
         task_id=_uuid(rng),
-        prompt=write_prompt(family, params, requested),
+        prompt=write_prompt(fam, params, requested),
         responses=responses,
         ground_truth=truth,
         metadata={
             "generator": "procedural",
-            "family": family.name,
+            "family": fam.name,
             "seed": seed,
             "params": params,
             "requested": [f.key for f in requested],
             "ladder": ladder,
             "model": model,
-            "actions": [_action_dict(a) for a in family.core_actions(params)]
+            "actions": [_action_dict(a) for a in fam.core_actions(params)]
             + [_action_dict(f.action) for f in requested if f.action is not None],
             "tokens": {"prompt": 0, "completion": 0},
             "cost_usd": 0.0,

@@ -5,20 +5,34 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from dojo.synthetic.procedural.base import Action, Build, Family, Feature
-from dojo.synthetic.procedural.page import LOOP, RNG, button, document, js, key_cases, keys, on, palette, readout, when
+from dojo.synthetic.procedural.base import Action, Drift, Feature, TemplateFamily
+from dojo.synthetic.procedural.page import (
+    LOOP,
+    RNG,
+    gated_button,
+    gated_readout,
+    keys,
+    palette,
+    palette_vars,
+    program,
+)
 
 THINGS = ["apple", "star", "coin", "raindrop", "egg", "gem", "snowflake", "leaf"]
 
 
-class ArcadeGame(Family):
+def _readout(elem_id: str, label: str) -> str:
+    el = f"document.getElementById({elem_id!r})"
+    return f"{el} !== null && /{label}: \\d/.test({el}.textContent)"
+
+
+class ArcadeGame(TemplateFamily):
     name = "arcade_game"
 
     def sample(self, rng: random.Random) -> dict[str, Any]:
         w = rng.randrange(360, 721, 20)
         return {
             "width": w,
-            "height": rng.randrange(300, 541, 20),
+            "height": rng.randrange(240, 541, 20),
             "paddle": rng.randrange(50, 141, 10),
             "step": rng.randrange(10, 41, 5),
             "fall": rng.randrange(60, 221, 10),
@@ -43,14 +57,25 @@ class ArcadeGame(Family):
         k = p["pause_key"].upper()
         c = p["catcher"]
         return [
-            Feature("score", f"A score readout counts the caught {p['thing']}s."),
+            Feature(
+                "score", f"A score readout counts the caught {p['thing']}s.", probe=_readout("dojo-score", "Score")
+            ),
             Feature(
                 "lives",
                 f"The player has {p['lives']} lives; each missed {p['thing']} costs one and the game "
                 "ends at zero with a Game Over message.",
+                probe=_readout("dojo-lives", "Lives"),
             ),
-            Feature("levels", f"The fall speed rises by {p['levelup']}% every 10 points."),
-            Feature("best", "The best score of the session is shown next to the score."),
+            Feature(
+                "levels",
+                f"The fall speed rises by {p['levelup']}% every 10 points.",
+                probe="fallSpeed(10) > fallSpeed(0)",
+            ),
+            Feature(
+                "best",
+                "The best score of the session is shown next to the score.",
+                probe=_readout("dojo-best", "Best"),
+            ),
             Feature(
                 "start",
                 "A Start button begins the game; nothing falls before it is pressed.",
@@ -78,79 +103,119 @@ class ArcadeGame(Family):
 
     def extras(self, p: dict[str, Any]) -> list[Feature]:
         return [
-            Feature("wind", f"Wind blows the falling {p['thing']}s sideways."),
-            Feature("shake", "The screen shakes whenever something is caught."),
+            Feature("wind", f"Wind blows the falling {p['thing']}s sideways.", probe="windAt(1) !== 0"),
+            Feature("shake", "The screen shakes whenever something is caught.", probe="shakeBy(0.3) > 0"),
+            Feature(
+                "slow",
+                f"A Slow button halves the fall speed of the {p['thing']}s for the rest of the game.",
+                Action("press Slow", "#dojo-slow", "click"),
+            ),
         ]
 
-    def render(self, p: dict[str, Any], build: Build) -> str:
-        pal, w, h = p["palette"], p["width"], p["height"]
-        speed = f"FALL * (1 + {p['levelup'] / 100} * Math.floor(S.score / 10))" if build.has("levels") else "FALL"
-        body = f"""<div class="bar">{button(build, "start", "dojo-start", "Start")}{button(build, "restart", "dojo-restart", "Restart")}
-{readout(build, "score", "dojo-score")}{readout(build, "best", "dojo-best")}{readout(build, "lives", "dojo-lives")}</div>
-<canvas id="dojo-canvas" width="{w}" height="{h}" tabindex="0"></canvas>"""
+    def drifts(self, p: dict[str, Any]) -> list[Drift]:
+        canvas = 'document.getElementById("dojo-canvas")'
+        right = (
+            "(() => { const a = __dojoState().x; "
+            'document.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowRight", bubbles: true })); '
+            "return __dojoState().x - a; })()"
+        )
+        return [
+            Drift("width", "size", f"{canvas}.width"),
+            Drift("height", "size", f"{canvas}.height"),
+            Drift("paddle", "size", "paddleWidth()"),
+            Drift("step", "size", right),
+            Drift("fall", "speed", "fallSpeed(0)"),
+            Drift("lives", "count", "(restart(), S.lives)", feature="lives"),
+            Drift("levelup", "count", "Math.round((fallSpeed(10) / fallSpeed(0) - 1) * 100)", feature="levels"),
+            Drift("pause_key", "key", "__dojoState().paused", feature="pause"),
+        ]
+
+    def runtime(self, p: dict[str, Any]) -> dict[str, Any]:
+        keep = ("width", "height", "paddle", "step", "fall", "every", "lives", "levelup", "pause_key", "seed")
+        pal = p["palette"]
+        return {
+            "title": f"Catch the {p['thing']}s",
+            "palette": palette_vars(pal),
+            "item": pal["alt"],
+            **{k: p[k] for k in keep},
+        }
+
+    def template(self, p: dict[str, Any]) -> str:
+        body = f"""<div class="bar">{gated_button("start", "dojo-start", "Start")}{gated_button("restart", "dojo-restart", "Restart")}{gated_button("slow", "dojo-slow", "Slow")}
+{gated_readout("score", "dojo-score")}{gated_readout("best", "dojo-best")}{gated_readout("lives", "dojo-lives")}</div>
+<canvas id="dojo-canvas" tabindex="0"></canvas>"""
         script = (
             RNG
-            + f"""
-const W = {w}, H = {h}, PW = {p["paddle"]}, FALL = {p["fall"]}, EVERY = {p["every"]}, LIVES = {p["lives"]};
+            + """
+const P = C.p;
+const W = P.width, H = P.height, EVERY = P.every;
 const cv = document.getElementById("dojo-canvas");
+cv.width = W; cv.height = H;
 const ctx = cv.getContext("2d");
-const rand = makeRng({p["seed"]});
-const S = {{ paused: false, started: {js(not build.has("start"))}, over: false, x: (W - PW) / 2, score: 0, best: 0,
-  lives: LIVES, restarts: 0, items: [], acc: 0, shake: 0, t: 0 }};
-function restart() {{
-  S.score = 0; S.lives = LIVES; S.items = []; S.acc = 0; S.over = false; S.x = (W - PW) / 2;
-}}
-function update(dt) {{
+const rand = makeRng(P.seed);
+function paddleWidth() { return P.paddle; }
+const PW = paddleWidth();
+const S = { paused: false, started: !on("start"), over: false, x: (W - PW) / 2, score: 0, best: 0,
+  lives: P.lives, restarts: 0, slow: 1, items: [], acc: 0, shake: 0, t: 0 };
+function fallSpeed(score) { return on("levels") ? P.fall * (1 + P.levelup / 100 * Math.floor(score / 10)) : P.fall; }
+function windAt(t) { return on("wind") ? Math.sin(t) * 60 : 0; }
+function shakeBy(left) { return on("shake") && left > 0 ? 8 : 0; }
+function restart() {
+  S.score = 0; S.lives = P.lives; S.items = []; S.acc = 0; S.over = false; S.x = (W - PW) / 2;
+}
+function update(dt) {
   if (!S.started || S.over) return;
   S.t += dt;
   S.acc += dt;
-  if (S.acc >= EVERY) {{ S.acc -= EVERY; S.items.push({{ x: 10 + rand() * (W - 20), y: -10 }}); }}
-  const v = {speed};
-  for (const it of S.items) {{
-    it.y += v * dt;
-{when(build.has("wind"), "    it.x += Math.sin(S.t) * 60 * dt;")}
-  }}
+  if (S.acc >= EVERY) { S.acc -= EVERY; S.items.push({ x: 10 + rand() * (W - 20), y: -10 }); }
+  const v = fallSpeed(S.score) * S.slow, wx = windAt(S.t);
+  for (const it of S.items) { it.y += v * dt; it.x += wx * dt; }
   const keep = [];
-  for (const it of S.items) {{
-    if (it.y >= H - 20 && it.y <= H - 6 && it.x >= S.x && it.x <= S.x + PW) {{
+  for (const it of S.items) {
+    if (it.y >= H - 20 && it.y <= H - 6 && it.x >= S.x && it.x <= S.x + PW) {
       S.score += 1; S.best = Math.max(S.best, S.score); S.shake = 0.3;
-    }} else if (it.y > H) {{
-{when(build.has("lives"), "      S.lives -= 1; if (S.lives <= 0) S.over = true;")}
-    }} else keep.push(it);
-  }}
+    } else if (it.y > H) {
+      if (on("lives")) { S.lives -= 1; if (S.lives <= 0) S.over = true; }
+    } else keep.push(it);
+  }
   S.items = keep;
   S.shake = Math.max(0, S.shake - dt);
-}}
-function draw() {{
+}
+function draw() {
   ctx.save();
-{when(build.has("shake"), "  if (S.shake > 0) ctx.translate((rand() - 0.5) * 8, (rand() - 0.5) * 8);")}
-  ctx.fillStyle = {js(pal["bg"])};
+  const sh = shakeBy(S.shake);
+  if (sh > 0) ctx.translate((rand() - 0.5) * sh, (rand() - 0.5) * sh);
+  ctx.fillStyle = P.palette.bg;
   ctx.fillRect(-10, -10, W + 20, H + 20);
-  ctx.fillStyle = {js(pal["alt"])};
-  for (const it of S.items) {{ ctx.beginPath(); ctx.arc(it.x, it.y, 7, 0, Math.PI * 2); ctx.fill(); }}
-  ctx.fillStyle = {js(pal["accent"])};
+  ctx.fillStyle = P.item;
+  for (const it of S.items) { ctx.beginPath(); ctx.arc(it.x, it.y, 7, 0, Math.PI * 2); ctx.fill(); }
+  ctx.fillStyle = P.palette.accent;
   ctx.fillRect(S.x, H - 14, PW, 10);
-  ctx.fillStyle = {js(pal["fg"])};
+  ctx.fillStyle = P.palette.fg;
   ctx.font = "20px sans-serif";
   if (S.over) ctx.fillText("Game Over", W / 2 - 50, H / 2);
   else if (!S.started) ctx.fillText("Press Start", W / 2 - 50, H / 2);
   else if (S.paused) ctx.fillText("Paused", W / 2 - 35, H / 2);
   ctx.restore();
-{when(build.has("score"), '  document.getElementById("dojo-score").textContent = "Score: " + S.score;')}
-{when(build.has("best"), '  document.getElementById("dojo-best").textContent = "Best: " + S.best;')}
-{when(build.has("lives"), '  document.getElementById("dojo-lives").textContent = "Lives: " + S.lives;')}
-}}
-function moveTo(x) {{ S.x = Math.max(0, Math.min(W - PW, x)); }}
-{on(build, "start", "dojo-start", "click", "S.started = true;")}
-{on(build, "restart", "dojo-restart", "click", "restart(); S.restarts += 1;")}
-{on(build, "mouse", "dojo-canvas", "click", "const rc = cv.getBoundingClientRect(); moveTo(Math.round(ev.clientX - rc.left - PW / 2));")}
-document.addEventListener("keydown", (ev) => {{
-  if (ev.key === "ArrowLeft") {{ moveTo(S.x - {p["step"]}); ev.preventDefault(); }}
-  else if (ev.key === "ArrowRight") {{ moveTo(S.x + {p["step"]}); ev.preventDefault(); }}
-}});
-{key_cases(build, [("pause", p["pause_key"], "S.paused = !S.paused;")])}
-window.__dojoState = () => ({{ x: S.x, started: S.started, paused: S.paused, restarts: S.restarts }});
+  if (on("score")) document.getElementById("dojo-score").textContent = "Score: " + S.score;
+  if (on("best")) document.getElementById("dojo-best").textContent = "Best: " + S.best;
+  if (on("lives")) document.getElementById("dojo-lives").textContent = "Lives: " + S.lives;
+}
+function moveTo(x) { S.x = Math.max(0, Math.min(W - PW, x)); }
+bind("start", "dojo-start", "click", () => { S.started = true; });
+bind("restart", "dojo-restart", "click", () => { restart(); S.restarts += 1; });
+bind("slow", "dojo-slow", "click", () => { S.slow = 0.5; });
+bind("mouse", "dojo-canvas", "click", (ev) => {
+  const rc = cv.getBoundingClientRect();
+  moveTo(Math.round(ev.clientX - rc.left - PW / 2));
+});
+document.addEventListener("keydown", (ev) => {
+  if (ev.key === "ArrowLeft") { moveTo(S.x - P.step); ev.preventDefault(); }
+  else if (ev.key === "ArrowRight") { moveTo(S.x + P.step); ev.preventDefault(); }
+});
+onKey("pause", "pause_key", () => { S.paused = !S.paused; });
+window.__dojoState = () => ({ x: S.x, started: S.started, paused: S.paused, restarts: S.restarts, slowed: S.slow < 1 });
 """
             + LOOP
         )
-        return document(f"Catch the {p['thing']}s", pal, body, script)
+        return program(body, script)

@@ -1,4 +1,4 @@
-"""What every procedural program family provides, and the flags a document is built from."""
+"""What every procedural program family provides, and the flags or configuration a document is built from."""
 
 from __future__ import annotations
 
@@ -32,6 +32,9 @@ class Feature:
     text: str
     action: Action | None = None
     requires: tuple[str, ...] = ()  # features a prompt must also request for this one to make sense
+    # Template families: a JS expression, truthy when the page shows this feature on (read by the
+    # browser ladder test after the page has run a little). None: the action's control is in the DOM.
+    probe: str | None = None
 
     @property
     def is_action(self) -> bool:
@@ -78,8 +81,100 @@ class Family(ABC):
 
     @abstractmethod
     def extras(self, p: dict[str, Any]) -> list[Feature]:
-        """Features a prompt never requests; the ladder may add one instead of a requested one."""
+        """More features, requested as often as the others (the family's own set is :meth:`features` + these).
+
+        Kept apart for older consumers; a prompt may request any of them, and the ladder swaps an
+        unrequested one in for a requested one of the same weight.
+        """
 
     @abstractmethod
     def render(self, p: dict[str, Any], build: Build) -> str:
         """The complete HTML document for these parameters and flags."""
+
+
+DRIFT_KINDS = ("colour", "count", "key", "speed", "size")
+
+
+@dataclass(frozen=True)
+class Drift:
+    """A parameter a ladder rung may set to a clearly wrong value, and how a browser sees its value.
+
+    ``kind`` picks how the wrong value is drawn (:func:`dojo.synthetic.procedural.page.wrong_value`):
+    a colour from a distinct palette, a count ×0.5 or ×2, another key, a speed ×0.4 or ×2.5, a
+    size ×0.5 or ×2. ``observe`` is a JS expression evaluated in the loaded page that gives the
+    value as the program uses it (a DOM attribute, a computed style, a ``__dojoState()`` field, a
+    function of the program); for a ``key`` it gives the state that key toggles instead. ``feature``
+    is the feature the parameter belongs to (None: the prompt's opening sentence, always on);
+    ``index`` picks one element of a list parameter. ``bounds``: the range this task could have
+    drawn the parameter from when it depends on other parameters (a wrong value stays inside it
+    when it can); without it the range is learnt from the family's samples.
+    """
+
+    param: str
+    kind: str
+    observe: str
+    feature: str | None = None
+    index: int | None = None
+    bounds: tuple[float, float] | None = None
+
+    @property
+    def name(self) -> str:
+        """How the ladder names it: ``param`` or ``param[index]``."""
+        return self.param if self.index is None else f"{self.param}[{self.index}]"
+
+    def get(self, p: dict[str, Any]) -> Any:
+        """The parameter's value in ``p``."""
+        value = p[self.param]
+        return value if self.index is None else value[self.index]
+
+    def put(self, p: dict[str, Any], value: Any) -> dict[str, Any]:
+        """A copy of ``p`` with this parameter set to ``value``."""
+        out = dict(p)
+        if self.index is None:
+            out[self.param] = value
+        else:
+            seq = list(out[self.param])
+            seq[self.index] = value
+            out[self.param] = seq
+        return out
+
+
+class TemplateFamily(Family):
+    """A family whose answers are all one program, differing only in their configuration block.
+
+    See the contract in :mod:`dojo.synthetic.procedural`. A subclass gives the program
+    (:meth:`template`, holding :data:`dojo.synthetic.surface.MARKER` once), the values its script
+    reads as ``C.p`` (:meth:`runtime`), and the parameters the ladder may set wrong (:meth:`drifts`).
+    """
+
+    @abstractmethod
+    def template(self, p: dict[str, Any]) -> str:
+        """The one program of a task: every feature's markup and code, gated at run time by ``C``."""
+
+    @abstractmethod
+    def runtime(self, p: dict[str, Any]) -> dict[str, Any]:
+        """``C.p``: every value the script reads (sizes, colours, counts, speeds, keys, labels)."""
+
+    @abstractmethod
+    def drifts(self, p: dict[str, Any]) -> list[Drift]:
+        """The parameters a rung may set to a wrong value (see :class:`Drift`)."""
+
+    def config(self, p: dict[str, Any], on: frozenset[str], broken: frozenset[str]) -> dict[str, Any]:
+        """The logical configuration of one answer: ``{"on": …, "broken": …, "p": …}`` over every feature.
+
+        :func:`dojo.synthetic.surface.seal` turns it into what the page holds (opaque flag slots).
+        """
+        every = self.features(p) + self.extras(p)
+        return {
+            "on": {f.key: f.key in on for f in every},
+            "broken": {f.key: f.key in broken for f in every if f.is_action},
+            "p": self.runtime(p),
+        }
+
+    def render(self, p: dict[str, Any], build: Build) -> str:
+        """One document for these flags (padding drawn from a fixed seed): for tests and tools."""
+        from dojo.synthetic.surface import install, seal
+
+        on = frozenset(build.present | build.extras)
+        expression = seal([self.config(p, on, frozenset(build.broken))], random.Random(0))[0]
+        return install(self.template(p), expression)

@@ -5,24 +5,23 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from dojo.synthetic.procedural.base import Action, Build, Family, Feature
+from dojo.synthetic.procedural.base import Action, Drift, Feature, TemplateFamily
 from dojo.synthetic.procedural.page import (
     LOOP,
     RNG,
-    button,
-    document,
-    js,
-    key_cases,
+    gated_button,
+    gated_readout,
+    gated_slider,
     keys,
-    on,
     palette,
-    readout,
-    slider,
-    when,
+    palette_vars,
+    program,
 )
 
+COUNT = 'document.getElementById("dojo-count")'
 
-class ParticleSystem(Family):
+
+class ParticleSystem(TemplateFamily):
     name = "particle_system"
 
     def sample(self, rng: random.Random) -> dict[str, Any]:
@@ -57,10 +56,22 @@ class ParticleSystem(Family):
     def features(self, p: dict[str, Any]) -> list[Feature]:
         k = p["pause_key"].upper()
         return [
-            Feature("fade", f"Particles fade out over their {p['life']} s lifetime and are then removed."),
-            Feature("gravity", f"Particles fall back under a gravity of {p['gravity']} px/s²."),
-            Feature("counter", "A readout shows how many particles are alive."),
-            Feature("glow", "Particles blend additively so that overlapping particles glow brighter."),
+            Feature(
+                "fade",
+                f"Particles fade out over their {p['life']} s lifetime and are then removed.",
+                probe="alphaOf(LIFE * 0.5) < 0.99",
+            ),
+            Feature("gravity", f"Particles fall back under a gravity of {p['gravity']} px/s².", probe="accelY() > 0"),
+            Feature(
+                "counter",
+                "A readout shows how many particles are alive.",
+                probe=f"{COUNT} !== null && /Particles: \\d/.test({COUNT}.textContent)",
+            ),
+            Feature(
+                "glow",
+                "Particles blend additively so that overlapping particles glow brighter.",
+                probe='blend() === "lighter"',
+            ),
             Feature(
                 "burst",
                 f"A Burst button emits {p['burst']} particles at once.",
@@ -90,75 +101,116 @@ class ParticleSystem(Family):
 
     def extras(self, p: dict[str, Any]) -> list[Feature]:
         return [
-            Feature("wind", "A gusty wind pushes particles sideways."),
-            Feature("spin", "The emitter slowly rotates, sweeping the spray around."),
+            Feature("wind", "A gusty wind pushes particles sideways.", probe="windAt(0.3) !== 0"),
+            Feature("spin", "The emitter slowly rotates, sweeping the spray around.", probe="spinAngle(0.5) !== 0"),
+            Feature(
+                "clear",
+                "A Clear button removes every particle at once.",
+                Action("press Clear", "#dojo-clear", "click"),
+            ),
         ]
 
-    def render(self, p: dict[str, Any], build: Build) -> str:
-        pal, w, h = p["palette"], p["width"], p["height"]
-        half = p["spread"] / 2
-        shape = (
-            "ctx.fillRect(q.x - SIZE, q.y - SIZE, SIZE * 2, SIZE * 2);"
-            if p["shape"] == "square"
-            else "ctx.beginPath(); ctx.arc(q.x, q.y, SIZE, 0, Math.PI * 2); ctx.fill();"
-        )
-        body = f"""<div class="bar">{button(build, "burst", "dojo-burst", "Burst")}{button(build, "colour", "dojo-colour", "Colour")}
-{slider(build, "rate", "dojo-rate", "Rate", 0, p["rate"] * 2, 10, p["rate"])}{readout(build, "counter", "dojo-count")}</div>
-<canvas id="dojo-canvas" width="{w}" height="{h}"></canvas>"""
+    def drifts(self, p: dict[str, Any]) -> list[Drift]:
+        canvas = 'document.getElementById("dojo-canvas")'
+        return [
+            Drift("width", "size", f"{canvas}.width"),
+            Drift("height", "size", f"{canvas}.height"),
+            Drift("rate", "count", "__dojoState().rate"),
+            Drift("speed", "speed", "launchSpeed()"),
+            Drift("gravity", "speed", "accelY()", feature="gravity", bounds=(40, int(p["speed"] * 1.2) - 1)),
+            Drift("colours", "colour", "__dojoState().colour", feature="colour", index=0),
+            Drift(
+                "burst", "count", '(document.getElementById("dojo-burst").click(), __dojoState().lastBurst)', "burst"
+            ),
+            Drift("pause_key", "key", "__dojoState().emitting", feature="pause"),
+        ]
+
+    def runtime(self, p: dict[str, Any]) -> dict[str, Any]:
+        keep = ("width", "height", "rate", "life", "size", "speed", "spread", "gravity", "burst", "max", "colours")
+        return {
+            "title": f"{p['what'].capitalize()} particles",
+            "palette": palette_vars(p["palette"]),
+            "shape": p["shape"],
+            "pause_key": p["pause_key"],
+            "seed": p["seed"],
+            **{k: p[k] for k in keep},
+        }
+
+    def template(self, p: dict[str, Any]) -> str:
+        body = f"""<div class="bar">{gated_button("burst", "dojo-burst", "Burst")}{gated_button("colour", "dojo-colour", "Colour")}{gated_button("clear", "dojo-clear", "Clear")}
+{gated_slider("rate", "dojo-rate", "Rate")}{gated_readout("counter", "dojo-count")}</div>
+<canvas id="dojo-canvas"></canvas>"""
         script = (
             RNG
-            + f"""
-const W = {w}, H = {h}, SIZE = {p["size"]}, LIFE = {p["life"]}, MAX = {p["max"]};
-const COLOURS = {js(p["colours"])};
+            + """
+const P = C.p;
+const W = P.width, H = P.height, SIZE = P.size, LIFE = P.life, MAX = P.max, COLOURS = P.colours;
 const cv = document.getElementById("dojo-canvas");
+cv.width = W; cv.height = H;
 const ctx = cv.getContext("2d");
-const rand = makeRng({p["seed"]});
-const S = {{ paused: false, emitting: true, rate: {p["rate"]}, ex: W / 2, ey: H - 10, colour: 0, bursts: 0,
-  acc: 0, angle: 0, t: 0, parts: [] }};
-function emit() {{
+const rand = makeRng(P.seed);
+range("dojo-rate", 0, P.rate * 2, 10, P.rate);
+const S = { paused: false, emitting: true, rate: P.rate, ex: W / 2, ey: H - 10, colour: 0, bursts: 0, lastBurst: 0, clears: 0,
+  acc: 0, angle: 0, t: 0, parts: [] };
+function launchSpeed() { return P.speed; }
+function accelY() { return on("gravity") ? P.gravity : 0; }
+function windAt(t) { return on("wind") ? Math.sin(t * 2) * 200 : 0; }
+function spinAngle(t) { return on("spin") ? Math.sin(t) * 60 : 0; }
+function alphaOf(age) { return on("fade") ? Math.max(0, 1 - age / LIFE) : 1; }
+function blend() { return on("glow") ? "lighter" : "source-over"; }
+function emit() {
   if (S.parts.length >= MAX) return;
-  const a = (-90 + S.angle + (rand() * 2 - 1) * {half}) * Math.PI / 180;
-  const v = {p["speed"]} * (0.6 + 0.4 * rand());
-  S.parts.push({{ x: S.ex, y: S.ey, vx: Math.cos(a) * v, vy: Math.sin(a) * v, age: 0, c: COLOURS[S.colour] }});
-}}
-function update(dt) {{
+  const a = (-90 + S.angle + (rand() * 2 - 1) * P.spread / 2) * Math.PI / 180;
+  const v = launchSpeed() * (0.6 + 0.4 * rand());
+  S.parts.push({ x: S.ex, y: S.ey, vx: Math.cos(a) * v, vy: Math.sin(a) * v, age: 0, c: COLOURS[S.colour] });
+}
+function update(dt) {
   S.t += dt;
-{when(build.has("spin"), "  S.angle = Math.sin(S.t) * 60;")}
-  if (S.emitting) {{
+  S.angle = spinAngle(S.t);
+  if (S.emitting) {
     S.acc += dt * S.rate;
-    while (S.acc >= 1) {{ S.acc -= 1; emit(); }}
-  }}
-  for (const q of S.parts) {{
-{when(build.has("gravity"), f"    q.vy += {p['gravity']} * dt;")}
-{when(build.has("wind"), "    q.vx += Math.sin(S.t * 2) * 200 * dt;")}
+    while (S.acc >= 1) { S.acc -= 1; emit(); }
+  }
+  const ay = accelY(), ax = windAt(S.t);
+  for (const q of S.parts) {
+    q.vy += ay * dt; q.vx += ax * dt;
     q.x += q.vx * dt; q.y += q.vy * dt; q.age += dt;
-  }}
+  }
   S.parts = S.parts.filter((q) => q.age < LIFE && q.x > -50 && q.x < W + 50 && q.y > -H && q.y < H + 50);
-}}
-function draw() {{
+}
+function draw() {
   ctx.globalCompositeOperation = "source-over";
   ctx.globalAlpha = 1;
-  ctx.fillStyle = {js(pal["bg"])};
+  ctx.fillStyle = P.palette.bg;
   ctx.fillRect(0, 0, W, H);
-{when(build.has("glow"), '  ctx.globalCompositeOperation = "lighter";')}
-  for (const q of S.parts) {{
-    ctx.globalAlpha = {"Math.max(0, 1 - q.age / LIFE)" if build.has("fade") else "1"};
+  ctx.globalCompositeOperation = blend();
+  for (const q of S.parts) {
+    ctx.globalAlpha = alphaOf(q.age);
     ctx.fillStyle = q.c;
-    {shape}
-  }}
+    if (P.shape === "square") ctx.fillRect(q.x - SIZE, q.y - SIZE, SIZE * 2, SIZE * 2);
+    else { ctx.beginPath(); ctx.arc(q.x, q.y, SIZE, 0, Math.PI * 2); ctx.fill(); }
+  }
   ctx.globalAlpha = 1;
   ctx.globalCompositeOperation = "source-over";
-  ctx.strokeStyle = {js(pal["fg"])};
+  ctx.strokeStyle = P.palette.fg;
   ctx.strokeRect(S.ex - 6, S.ey - 3, 12, 6);
-{when(build.has("counter"), '  document.getElementById("dojo-count").textContent = "Particles: " + S.parts.length;')}
-}}
-{on(build, "burst", "dojo-burst", "click", f"for (let i = 0; i < {p['burst']}; i++) emit(); S.bursts += 1;")}
-{on(build, "colour", "dojo-colour", "click", "S.colour = (S.colour + 1) % COLOURS.length;")}
-{on(build, "rate", "dojo-rate", "input", "S.rate = Number(ev.target.value);")}
-{on(build, "move", "dojo-canvas", "click", "const rc = cv.getBoundingClientRect(); S.ex = Math.round(ev.clientX - rc.left); S.ey = Math.round(ev.clientY - rc.top);")}
-{key_cases(build, [("pause", p["pause_key"], "S.emitting = !S.emitting;")])}
-window.__dojoState = () => ({{ emitting: S.emitting, rate: S.rate, emitter: [S.ex, S.ey], colour: COLOURS[S.colour], bursts: S.bursts }});
+  if (on("counter")) document.getElementById("dojo-count").textContent = "Particles: " + S.parts.length;
+}
+bind("burst", "dojo-burst", "click", () => {
+  for (let i = 0; i < P.burst; i++) emit();
+  S.bursts += 1; S.lastBurst = P.burst;
+});
+bind("colour", "dojo-colour", "click", () => { S.colour = (S.colour + 1) % COLOURS.length; });
+bind("clear", "dojo-clear", "click", () => { S.parts = []; S.clears += 1; });
+bind("rate", "dojo-rate", "input", (ev) => { S.rate = Number(ev.target.value); });
+bind("move", "dojo-canvas", "click", (ev) => {
+  const rc = cv.getBoundingClientRect();
+  S.ex = Math.round(ev.clientX - rc.left); S.ey = Math.round(ev.clientY - rc.top);
+});
+onKey("pause", "pause_key", () => { S.emitting = !S.emitting; });
+window.__dojoState = () => ({ emitting: S.emitting, rate: S.rate, emitter: [S.ex, S.ey], colour: COLOURS[S.colour],
+  bursts: S.bursts, lastBurst: S.lastBurst, clears: S.clears });
 """
             + LOOP
         )
-        return document(f"{p['what'].capitalize()} particles", pal, body, script)
+        return program(body, script)

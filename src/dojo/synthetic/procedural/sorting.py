@@ -5,25 +5,22 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from dojo.synthetic.procedural.base import Action, Build, Family, Feature
+from dojo.synthetic.procedural.base import Action, Drift, Feature, TemplateFamily
 from dojo.synthetic.procedural.page import (
     LOOP,
     RNG,
-    button,
-    document,
-    js,
-    key_cases,
+    gated_button,
+    gated_readout,
+    gated_slider,
     keys,
-    on,
     palette,
-    readout,
-    slider,
-    when,
+    palette_vars,
+    program,
 )
 
 # Each algorithm is a JS generator over the array `A` that yields after every comparison.
 ALGORITHMS = {
-    "bubble sort": """function* algo() {
+    "bubble sort": """function* () {
   for (let n = A.length; n > 1; n--) {
     for (let i = 0; i < n - 1; i++) {
       yield cmp(i, i + 1);
@@ -31,7 +28,7 @@ ALGORITHMS = {
     }
   }
 }""",
-    "insertion sort": """function* algo() {
+    "insertion sort": """function* () {
   for (let i = 1; i < A.length; i++) {
     for (let j = i; j > 0; j--) {
       yield cmp(j - 1, j);
@@ -39,7 +36,7 @@ ALGORITHMS = {
     }
   }
 }""",
-    "selection sort": """function* algo() {
+    "selection sort": """function* () {
   for (let i = 0; i < A.length - 1; i++) {
     let m = i;
     for (let j = i + 1; j < A.length; j++) {
@@ -49,7 +46,7 @@ ALGORITHMS = {
     if (m !== i) swap(i, m);
   }
 }""",
-    "cocktail shaker sort": """function* algo() {
+    "cocktail shaker sort": """function* () {
   let lo = 0, hi = A.length - 1, moved = true;
   while (moved && lo < hi) {
     moved = false;
@@ -59,7 +56,7 @@ ALGORITHMS = {
     lo++;
   }
 }""",
-    "gnome sort": """function* algo() {
+    "gnome sort": """function* () {
   let i = 1;
   while (i < A.length) {
     if (i === 0) { i = 1; continue; }
@@ -68,21 +65,30 @@ ALGORITHMS = {
   }
 }""",
 }
+ORDER = sorted(ALGORITHMS)
+#: Every algorithm is in every answer; ``C.p.algo`` picks one by its place in :data:`ORDER`.
+ALGOS_JS = "const ALGOS = [\n" + ",\n".join(ALGORITHMS[name] for name in ORDER) + "\n];\n"
+
+COUNT = 'document.getElementById("dojo-count")'
 
 
-class SortingVisualiser(Family):
+class SortingVisualiser(TemplateFamily):
     name = "sorting_visualiser"
 
     def sample(self, rng: random.Random) -> dict[str, Any]:
         n = rng.randint(8, 80)
+        pal = palette(rng)
         return {
             "width": rng.randrange(400, 861, 20),
             "height": rng.randrange(200, 421, 20),
             "bars": n,
             "max_bars": min(120, n + rng.randint(10, 60)),
-            "algorithm": rng.choice(sorted(ALGORITHMS)),
-            "speed": rng.randrange(5, 121, 5),
-            "palette": palette(rng),
+            "algorithm": rng.choice(ORDER),
+            # at least 10: a speed drifted ×0.4 never lands on the speed slider action's value (2)
+            "speed": rng.randrange(10, 121, 5),
+            "palette": pal,
+            "compare": pal["alt"],
+            "finished": pal["pick"],
             "reverse_key": keys(rng, 1)[0],
             "seed": rng.randrange(1, 2**31),
         }
@@ -97,10 +103,26 @@ class SortingVisualiser(Family):
     def features(self, p: dict[str, Any]) -> list[Feature]:
         k = p["reverse_key"].upper()
         return [
-            Feature("counter", "A readout shows the number of comparisons and swaps so far."),
-            Feature("highlight", f"The two bars being compared are drawn in {p['palette']['alt']}."),
-            Feature("done", f"Once the bars are sorted they all turn {p['palette']['pick']}."),
-            Feature("name", f"The name of the algorithm ({p['algorithm']}) is written above the bars."),
+            Feature(
+                "counter",
+                "A readout shows the number of comparisons and swaps so far.",
+                probe=f"{COUNT} !== null && /Comparisons: \\d/.test({COUNT}.textContent)",
+            ),
+            Feature(
+                "highlight",
+                f"The two bars being compared are drawn in {p['compare']}.",
+                probe="markColour(0, [0, 1]) !== null",
+            ),
+            Feature(
+                "done",
+                f"Once the bars are sorted they all turn {p['finished']}.",
+                probe="doneColour(true) !== null",
+            ),
+            Feature(
+                "name",
+                f"The name of the algorithm ({p['algorithm']}) is written above the bars.",
+                probe='heading() !== ""',
+            ),
             Feature(
                 "shuffle",
                 "A Shuffle button puts the bars in a new random order and resets the counters.",
@@ -131,79 +153,122 @@ class SortingVisualiser(Family):
 
     def extras(self, p: dict[str, Any]) -> list[Feature]:
         return [
-            Feature("rainbow", "Bars are coloured by height in rainbow colours."),
-            Feature("wobble", "Bars wobble up and down while idle."),
+            Feature(
+                "rainbow",
+                "Bars are coloured by height in rainbow colours.",
+                probe="baseColour(0.2) !== baseColour(0.8)",
+            ),
+            Feature("wobble", "Bars wobble up and down while idle.", probe="wobble(0, 0.4) !== 0"),
+            Feature(
+                "finish",
+                "A Finish button sorts the remaining bars at once.",
+                Action("press Finish", "#dojo-finish", "click"),
+            ),
         ]
 
-    def render(self, p: dict[str, Any], build: Build) -> str:
-        pal, w, h = p["palette"], p["width"], p["height"]
-        if build.has("rainbow"):
-            colour = '"hsl(" + Math.round(A[i] * 300) + ",75%,55%)"'
-        else:
-            colour = js(pal["accent"])
-        if build.has("highlight"):
-            colour = f"(i === S.cmp[0] || i === S.cmp[1]) ? {js(pal['alt'])} : {colour}"
-        if build.has("done"):
-            colour = f"S.sorted ? {js(pal['pick'])} : ({colour})"
-        top = 24 if build.has("name") else 4
-        body = f"""<div class="bar"><button id="dojo-start" type="button">Start</button>{button(build, "shuffle", "dojo-shuffle", "Shuffle")}
-{button(build, "step", "dojo-step", "Step")}{slider(build, "size", "dojo-size", "Bars", 5, p["max_bars"], 1, p["bars"])}
-{slider(build, "speed", "dojo-speed", "Speed", 1, p["speed"] * 2, 1, p["speed"])}{readout(build, "counter", "dojo-count")}</div>
-<canvas id="dojo-canvas" width="{w}" height="{h}"></canvas>"""
+    def drifts(self, p: dict[str, Any]) -> list[Drift]:
+        canvas = 'document.getElementById("dojo-canvas")'
+        # what sample() could have drawn for one of bars / max_bars given the other
+        top = p["max_bars"]
+        bars = (60, 80) if top >= 120 else (max(8, top - 60), min(80, top - 10))
+        tops = (min(120, p["bars"] + 10), min(120, p["bars"] + 60))
+        return [
+            Drift("width", "size", f"{canvas}.width"),
+            Drift("height", "size", f"{canvas}.height"),
+            Drift("bars", "count", "__dojoState().bars", bounds=bars),
+            Drift("speed", "speed", "__dojoState().speed"),
+            Drift("compare", "colour", "markColour(0, [0, 1])", feature="highlight"),
+            Drift("finished", "colour", "doneColour(true)", feature="done"),
+            Drift("max_bars", "count", 'Number(document.getElementById("dojo-size").max)', feature="size", bounds=tops),
+            Drift("reverse_key", "key", "__dojoState().reversals", feature="reverse"),
+        ]
+
+    def runtime(self, p: dict[str, Any]) -> dict[str, Any]:
+        keep = ("width", "height", "bars", "max_bars", "speed", "compare", "finished", "reverse_key", "seed")
+        return {
+            "title": f"{p['algorithm'].capitalize()} visualiser",
+            "palette": palette_vars(p["palette"]),
+            "algorithm": p["algorithm"],
+            "algo": ORDER.index(p["algorithm"]),
+            **{k: p[k] for k in keep},
+        }
+
+    def template(self, p: dict[str, Any]) -> str:
+        body = f"""<div class="bar"><button id="dojo-start" type="button">Start</button>{gated_button("shuffle", "dojo-shuffle", "Shuffle")}
+{gated_button("step", "dojo-step", "Step")}{gated_button("finish", "dojo-finish", "Finish")}{gated_slider("size", "dojo-size", "Bars")}
+{gated_slider("speed", "dojo-speed", "Speed")}{gated_readout("counter", "dojo-count")}</div>
+<canvas id="dojo-canvas"></canvas>"""
         script = (
             RNG
-            + f"""
-const W = {w}, H = {h}, TOP = {top};
+            + """
+const P = C.p;
+const W = P.width, H = P.height;
 const cv = document.getElementById("dojo-canvas");
+cv.width = W; cv.height = H;
 const ctx = cv.getContext("2d");
-const rand = makeRng({p["seed"]});
+const rand = makeRng(P.seed);
+range("dojo-speed", 1, P.speed * 2, 1, P.speed);
+range("dojo-size", 5, P.max_bars, 1, P.bars);
 let A = [];
-const S = {{ paused: true, speed: {p["speed"]}, comparisons: 0, swaps: 0, sorted: false, shuffles: 0, cmp: [-1, -1], acc: 0, t: 0, it: null }};
-function cmp(i, j) {{ S.comparisons += 1; S.cmp = [i, j]; return 0; }}
-function swap(i, j) {{ const t = A[i]; A[i] = A[j]; A[j] = t; S.swaps += 1; }}
-{ALGORITHMS[p["algorithm"]]}
-function isSorted() {{ for (let i = 1; i < A.length; i++) if (A[i - 1] > A[i]) return false; return true; }}
-function fresh(n) {{
+const S = { paused: true, speed: P.speed, comparisons: 0, swaps: 0, sorted: false, shuffles: 0, resizes: 0, steps: 0,
+  reversals: 0, finishes: 0, cmp: [-1, -1], acc: 0, t: 0, it: null };
+function cmp(i, j) { S.comparisons += 1; S.cmp = [i, j]; return 0; }
+function swap(i, j) { const t = A[i]; A[i] = A[j]; A[j] = t; S.swaps += 1; }
+"""
+            + ALGOS_JS
+            + """
+function isSorted() { for (let i = 1; i < A.length; i++) if (A[i - 1] > A[i]) return false; return true; }
+function fresh(n) {
   A = [];
   for (let i = 0; i < n; i++) A.push(0.05 + 0.95 * rand());
   restart();
-}}
-function restart() {{ S.comparisons = 0; S.swaps = 0; S.cmp = [-1, -1]; S.sorted = isSorted(); S.it = algo(); }}
-function advance() {{
+}
+function restart() { S.comparisons = 0; S.swaps = 0; S.cmp = [-1, -1]; S.sorted = isSorted(); S.it = ALGOS[P.algo](); }
+function advance() {
   if (S.sorted) return;
   const r = S.it.next();
-  if (r.done || isSorted()) {{ S.sorted = isSorted(); S.cmp = [-1, -1]; if (S.sorted) S.paused = true; }}
-}}
-fresh({p["bars"]});
-function update(dt) {{
+  if (r.done || isSorted()) { S.sorted = isSorted(); S.cmp = [-1, -1]; if (S.sorted) S.paused = true; }
+}
+fresh(P.bars);
+function baseColour(v) { return on("rainbow") ? "hsl(" + Math.round(v * 300) + ",75%,55%)" : P.palette.accent; }
+function markColour(i, pair) { return on("highlight") && (i === pair[0] || i === pair[1]) ? P.compare : null; }
+function doneColour(sorted) { return on("done") && sorted ? P.finished : null; }
+function barColour(i) { return doneColour(S.sorted) || markColour(i, S.cmp) || baseColour(A[i]); }
+function wobble(i, t) { return on("wobble") ? Math.sin(t * 4 + i) * 4 : 0; }
+function heading() { return on("name") ? P.algorithm : ""; }
+function update(dt) {
   S.acc += dt * S.speed;
-  while (S.acc >= 1) {{ S.acc -= 1; advance(); }}
-}}
-function draw() {{
+  while (S.acc >= 1) { S.acc -= 1; advance(); }
+}
+function draw() {
   S.t += 0.016;
-  ctx.fillStyle = {js(pal["bg"])};
+  ctx.fillStyle = P.palette.bg;
   ctx.fillRect(0, 0, W, H);
+  const name = heading(), top = name ? 24 : 4;
   const bw = W / A.length;
-  for (let i = 0; i < A.length; i++) {{
-    const wob = {"S.paused ? Math.sin(S.t * 4 + i) * 4 : 0" if build.has("wobble") else "0"};
-    const bh = A[i] * (H - TOP - 4) + wob;
-    ctx.fillStyle = {colour};
+  for (let i = 0; i < A.length; i++) {
+    const bh = A[i] * (H - top - 4) + (S.paused ? wobble(i, S.t) : 0);
+    ctx.fillStyle = barColour(i);
     ctx.fillRect(i * bw + 1, H - bh, Math.max(1, bw - 2), bh);
-  }}
-{when(build.has("name"), f'''  ctx.fillStyle = {js(pal['fg'])}; ctx.font = "14px sans-serif"; ctx.fillText({js(p['algorithm'])}, 6, 16);''')}
-{when(build.has("counter"), '  document.getElementById("dojo-count").textContent = "Comparisons: " + S.comparisons + "  Swaps: " + S.swaps;')}
-}}
-{on(build, "shuffle", "dojo-shuffle", "click", "fresh(A.length); S.shuffles += 1;")}
-document.getElementById("dojo-start").addEventListener("click", (ev) => {{
+  }
+  if (name) { ctx.fillStyle = P.palette.fg; ctx.font = "14px sans-serif"; ctx.fillText(name, 6, 16); }
+  if (on("counter")) document.getElementById("dojo-count").textContent = "Comparisons: " + S.comparisons + "  Swaps: " + S.swaps;
+}
+document.getElementById("dojo-start").addEventListener("click", (ev) => {
   S.paused = !S.paused; S.acc = 0; ev.target.textContent = S.paused ? "Start" : "Pause";
-}});
-{on(build, "speed", "dojo-speed", "input", "S.speed = Number(ev.target.value);")}
-{on(build, "step", "dojo-step", "click", "advance();")}
-{on(build, "size", "dojo-size", "input", "fresh(Number(ev.target.value));")}
-{key_cases(build, [("reverse", p["reverse_key"], "A.sort((a, b) => b - a); restart();")])}
-window.__dojoState = () => ({{ bars: A.length, speed: S.speed, comparisons: S.comparisons, swaps: S.swaps, sorted: S.sorted,
-  shuffles: S.shuffles, descending: A.every((v, i) => i === 0 || A[i - 1] >= v) }});
+});
+bind("shuffle", "dojo-shuffle", "click", () => { fresh(A.length); S.shuffles += 1; });
+bind("speed", "dojo-speed", "input", (ev) => { S.speed = Number(ev.target.value); });
+bind("step", "dojo-step", "click", () => { advance(); S.steps += 1; });
+bind("size", "dojo-size", "input", (ev) => { fresh(Number(ev.target.value)); S.resizes += 1; });
+bind("finish", "dojo-finish", "click", () => {
+  A.sort((a, b) => a - b); S.sorted = true; S.cmp = [-1, -1]; S.paused = true; S.finishes += 1;
+});
+onKey("reverse", "reverse_key", () => { A.sort((a, b) => b - a); restart(); S.reversals += 1; });
+window.__dojoState = () => ({ bars: A.length, speed: S.speed, comparisons: S.comparisons, swaps: S.swaps, sorted: S.sorted,
+  shuffles: S.shuffles, resizes: S.resizes, steps: S.steps, reversals: S.reversals, finishes: S.finishes,
+  descending: A.every((v, i) => i === 0 || A[i - 1] >= v) });
 """
             + LOOP
         )
-        return document(f"{p['algorithm'].capitalize()} visualiser", pal, body, script)
+        return program(body, script)
