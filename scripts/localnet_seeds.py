@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from dojo.localnet.network import LocalnetConfig
+from dojo.localnet.network import LocalnetConfig, ranking_problems
 from dojo.localnet.run import run_localnet
 
 
@@ -42,6 +42,8 @@ def main() -> None:
             f"({time.monotonic() - started:.0f}s)",
             flush=True,
         )
+        for problem in ranking_problems(result.miners):
+            print(f"    {problem}", flush=True)
     print(f"{correct}/{args.seeds} seeds ranked the crews by quality")
 
 

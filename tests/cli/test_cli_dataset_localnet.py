@@ -24,6 +24,12 @@ def _dojo(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
         (["dataset", "export", "--out", "x", "--since", "yesterday", "--db-url", "sqlite:///v.db"], "is not a date"),
         (["dataset", "export", "--out", "x", "--db-url", "mysql://h/db"], "unsupported validator database"),
         (["localnet", "--crews", "careful,sloppy"], "unknown labeller skill 'sloppy'"),
+        (["localnet", "--crews", "careful;copier"], "a copier names the miner it resells, e.g. 'copier:0'"),
+        (["localnet", "--crews", "careful;copier:4"], "miner1 is 'copier:4' but the miners are 0..1"),
+        (
+            ["localnet", "--crews", "careful;lengthbot;colluder", "--miners", "2"],
+            "--crews names 3 crews but --miners is 2",
+        ),
         (["localnet", "--kill-miner", "7"], "--kill-miner must name a miner index 0..2"),
         (["localnet", "--export-format", "xml"], "--export-format must be jsonl, parquet or hf"),
         (["localnet", "--home", "afile"], "File exists"),
@@ -47,3 +53,6 @@ def test_help_lists_only_working_commands(tmp_path: Path) -> None:
     for name in ("localnet", "validator", "miner", "worker-api", "synthetic-api"):
         sub = _dojo(name, "--help", home=tmp_path)
         assert sub.returncode == 0 and "Usage" in sub.stdout, sub.stderr
+    text = " ".join(_dojo("localnet", "--help", home=tmp_path).stdout.split())
+    for word in ("lengthbot", "copier:N", "colluder", "leaderboard.json"):
+        assert word in text, text

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
+from dojo.localnet.crews import Crew, Strategy
 from dojo.localnet.network import LocalnetConfig
 from dojo.localnet.run import run_localnet
 from dojo.localnet.skills import Skill
@@ -20,13 +22,14 @@ S = Skill
 def test_local_network_ranks_crews_and_survives_a_dead_miner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     crews = [
-        [S.careful, S.careful, S.careful],
-        [S.random, S.random, S.lazy],
-        [S.adversarial, S.adversarial, S.random],
-        [S.careful, S.careful, S.careful],  # killed after round 1
+        Crew.of([S.careful, S.careful, S.careful]),
+        Crew(Strategy.lengthbot),
+        Crew.of([S.adversarial, S.adversarial, S.random]),
+        Crew.of([S.careful, S.careful, S.careful]),  # killed after round 1
+        Crew(Strategy.copier, source=0),  # resells miner0's crew
     ]
     cfg = LocalnetConfig(
-        miners=4,
+        miners=5,
         crews=crews,
         rounds=3,
         tasks_per_round=3,
@@ -44,12 +47,31 @@ def test_local_network_ranks_crews_and_survives_a_dead_miner(tmp_path: Path, mon
 
     assert result.failures == [], text
     rows = {r.name: r for r in result.miners}
-    best, mid, worst, killed = rows["miner0"], rows["miner1"], rows["miner2"], rows["miner3"]
-    # weights and balances follow the crews' quality: careful first, adversarial last
-    assert best.weight > mid.weight > worst.weight, text
+    best, bot, worst, killed, copier = (rows[f"miner{i}"] for i in range(5))
+    # weights and balances follow the crews' quality: careful first, adversarial earns nothing more than the bot
+    assert best.weight > bot.weight >= worst.weight, text
+    assert best.weight > copier.weight, text
     assert best.balance > worst.balance and best.balance > 0, text
-    assert result.ranked_as_expected
-    assert "Leaderboard" in text and "rank the miners by the quality of their crews" in text
+    assert "Leaderboard" in text and "leaderboard.json" in text
+    # the bots really labelled: the length bot read its copies, the copier resold miner0's crew
+    assert bot.labels > 0 and copier.labels > 0 and bot.tasks > 0 and copier.tasks > 0, text
+    board = json.loads((tmp_path / "net" / "leaderboard.json").read_text())
+    assert [b["crew"] for b in board] == [
+        "careful,careful,careful",
+        "lengthbot",
+        "adversarial,adversarial,random",
+        "careful,careful,careful",
+        "copier:0",
+    ]
+    for b, r in zip(board, result.miners, strict=True):
+        assert (b["uid"], b["hotkey"], b["tasks"], b["weight"], b["balance"]) == (
+            r.uid,
+            r.hotkey,
+            r.tasks,
+            r.weight,
+            r.balance,
+        )
+        assert b["score"] == r.mean_task_score and b["running"] == r.running_score
     # the killed miner: the run went on, its score fell, the summary says so
     assert killed.killed and killed.score_before_kill is not None
     assert killed.running_score is not None and killed.running_score < killed.score_before_kill, text

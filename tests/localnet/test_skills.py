@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
+from datetime import datetime, timezone
+from typing import Any
 
 import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from dojo import scoring
-from dojo.localnet.network import LocalnetConfig, crew_quality
+from dojo.chain.base import Metagraph, Neuron
+from dojo.localnet.crews import Crew
+from dojo.localnet.network import LocalnetConfig, MinerResult, ranked_as_expected
 from dojo.localnet.skills import Skill, parse_crew, score_completions, score_ranking
+from dojo.validator.scorer import score_stored_round
+from dojo.validator.store.records import LabelRow, RoundForScoring, ScoredAssignment, TaskForScoring
+from dojo.validator.weights import compute_weights
 
 RANKS = {"a": 0, "b": 1, "c": 2, "d": 3}
+SCORE = {"type": "score", "min": 1, "max": 10}
+NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
 
 
 def _rho(skill: Skill, n: int = 200) -> float:
@@ -52,39 +61,59 @@ def test_parse_crew_is_clear_about_bad_names() -> None:
         parse_crew("careful,sloppy")
 
 
-def _simulate(seed: int, crews: list[list[Skill]], rounds: int, tasks: int, external: int, n: int = 4) -> np.ndarray:
-    """The local network's labelling and scoring, in process: crews label, the engine scores, weights out.
+def _simulate(seed: int, crews: list[Crew], rounds: int, tasks: int, external: int, n: int = 4) -> list[float]:
+    """The local network's labelling and the validator's scoring, in process: weights per miner.
 
-    Like the real network, the first ``external`` tasks of the first round have no ground truth
-    and are scored by consensus alone."""
+    As in the real network each miner gets its own synthetic tasks, except the first ``external``
+    tasks of the first round: external tasks, shared by every miner, scored by consensus."""
     rng = random.Random(seed)
-    m = len(crews)
-    running = np.zeros(m)
+    miners = [(i + 1, f"hk{i}") for i in range(len(crews))]
+    running: Any = {}
+    aid = 0
     for r in range(rounds):
-        values = np.full((m, tasks, 3, n), np.nan)
-        gt = np.zeros((tasks, n))
+        records: dict[str, TaskForScoring] = {}
+        assignments = []
         for t in range(tasks):
-            order = list(range(n))
-            rng.shuffle(order)
-            ranks = {str(c): order[c] for c in range(n)}
-            gt[t] = order if (r > 0 or t >= external) else np.nan
-            for i, crew in enumerate(crews):
-                for j, skill in enumerate(crew):
-                    s = score_completions(skill, ranks, rng)
-                    values[i, t, j] = [s[str(c)] for c in range(n)]
-        ts = scoring.score_round(values, gt, np.ones((m, tasks), dtype=bool))
-        running = scoring.update_running(running, ts)
-    return scoring.to_weights(running, 1.0)
+            shared = r == 0 and t < external
+            for (uid, hotkey), crew in zip(miners, crews, strict=True):
+                tid = f"r{r}t{t}" if shared else f"r{r}t{t}-{hotkey}"
+                if tid not in records:
+                    order = list(range(n))
+                    rng.shuffle(order)
+                    truth = {f"{tid}-c{c}": order[c] for c in range(n)}
+                    records[tid] = TaskForScoring(
+                        tid, "collected", "external" if shared else "synthetic", SCORE, list(truth), truth, None
+                    )
+                truth = records[tid].ground_truth or {}
+                aid += 1
+                rows = [
+                    LabelRow(f"{hotkey}-{j}", cid, float(v), NOW)
+                    for j, skill in enumerate(crew.skills)
+                    for cid, v in score_completions(skill, truth, rng).items()
+                ]
+                assignments.append(ScoredAssignment(aid, tid, uid, hotkey, "collected", None, rows))
+        tasks_out = [
+            dataclasses.replace(x, ground_truth=None, external_id=x.id) if x.source == "external" else x
+            for x in records.values()
+        ]
+        running = score_stored_round(RoundForScoring(r + 1, tasks_out, assignments, running)).running
+    meta = Metagraph(1, 0, tuple(Neuron(uid, hk, "c", 0.0, False) for uid, hk in miners))
+    weights = compute_weights(running, meta, 1.0)
+    return [weights.get(uid, 0.0) for uid, _ in miners]
 
 
 def test_weights_rank_crews_over_ten_seeds() -> None:
-    """Over 10 seeds the default crews (best, middling, bad) get weights in that order at least 9 times,
-    with the local network's default rounds, tasks and external task."""
+    """Over 10 seeds the default crews (best, middling, bad) are ranked as the local network checks it at
+    least 9 times, with the local network's default rounds, tasks and external task."""
     cfg = LocalnetConfig()
-    crews = [cfg.crew(i) for i in range(cfg.miners)]
-    assert crew_quality(crews[0]) > crew_quality(crews[1]) > crew_quality(crews[2])
+    crews = cfg.all_crews()
+    assert crews[0].quality > crews[1].quality > crews[2].quality  # type: ignore[operator]
     correct = 0
     for seed in range(10):
         w = _simulate(seed, crews, cfg.rounds, cfg.tasks_per_round, cfg.external_tasks)
-        correct += int(w[0] > w[1] > w[2])
+        rows = [
+            MinerResult(f"miner{i}", f"hk{i}", i + 1, crew, None, None, w[i], 0.0, 0, False)
+            for i, crew in enumerate(crews)
+        ]
+        correct += ranked_as_expected(rows)
     assert correct >= 9, f"weights ranked the crews correctly only {correct}/10 times"

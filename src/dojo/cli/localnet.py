@@ -7,14 +7,17 @@ from typing import Optional
 
 import typer
 
+from dojo.localnet.crews import CREWS_HELP
+
 
 def localnet(
-    miners: int = typer.Option(3, "--miners", min=1, max=16, help="How many miners."),
+    miners: Optional[int] = typer.Option(
+        None, "--miners", min=1, max=16, help="How many miners [default: one per --crews crew, else 3]."
+    ),
     crews: Optional[str] = typer.Option(
         None,
         "--crews",
-        help="Each miner's labellers, miners separated by ';', e.g. 'careful,careful,careful;noisy,random,lazy'. "
-        "Skills: careful, noisy, random, adversarial, lazy. Default: a best, a middling and a bad crew.",
+        help=CREWS_HELP + " Default: a best, a middling and a bad crew of people.",
     ),
     rounds: int = typer.Option(4, "--rounds", min=1, max=100, help="Rounds the validator runs before the leaderboard."),
     tasks_per_round: int = typer.Option(3, "--tasks-per-round", min=1, max=50, help="Tasks in each round."),
@@ -29,18 +32,27 @@ def localnet(
     export_format: str = typer.Option("parquet", "--export-format", help="Dataset format: jsonl, parquet or hf."),
 ) -> None:
     """Run a whole Dojo subnet on this machine: chain, synthetic API, worker API(s), miners, a validator and
-    simulated labellers of different skill; then print the leaderboard and write a dataset."""
+    simulated labellers of different skill (or cheating bots); then print the leaderboard, write it as
+    leaderboard.json in the home (per miner: uid, hotkey, crew, tasks, score, running, weight, balance)
+    and write a dataset."""
     from dojo.errors import DojoError
+    from dojo.localnet.crews import parse_crews
     from dojo.localnet.network import LocalnetConfig
     from dojo.localnet.run import run_localnet
-    from dojo.localnet.skills import parse_crew
 
     if export_format not in ("jsonl", "parquet", "hf"):
         raise DojoError(f"--export-format must be jsonl, parquet or hf, not {export_format!r}")
     try:
-        crew_list = [parse_crew(c) for c in crews.split(";")] if crews else []
+        crew_list = parse_crews(crews) if crews is not None else []
     except ValueError as exc:
         raise DojoError(f"--crews: {exc}") from None
+    if miners is None:
+        miners = len(crew_list) if crew_list else 3
+    elif crew_list and miners < len(crew_list):
+        raise DojoError(
+            f"--crews names {len(crew_list)} crews but --miners is {miners}; "
+            "give one crew per miner or fewer (they repeat)"
+        )
     cfg = LocalnetConfig(
         miners=miners,
         crews=crew_list,

@@ -1,9 +1,9 @@
 """Simulated labellers: real Ethereum keys, SIWE logins and the same HTTP calls a browser makes.
 
 Each labeller logs in to its miner's worker API, links itself with the miner's subscription
-key, then keeps looking for open tasks it has not answered, asks its oracle for the true
-order (a simulated person's "eyes"), turns it into scores according to its skill, and
-submits them.
+key, then keeps looking for open tasks it has not answered, lets its brain answer each one — a
+person's brain asks the oracle for the true order (its "eyes") and scores as its skill allows; a
+bot's brain reads only the task (:mod:`dojo.localnet.crews`) — and submits the answer.
 """
 
 from __future__ import annotations
@@ -17,13 +17,11 @@ from datetime import datetime, timezone
 
 import httpx
 
-from dojo.localnet.skills import Skill, score_completions, score_ranking
+from dojo.localnet.crews import Brain
+from dojo.localnet.strategies import Answer, TaskView
 from dojo.logs import log
 
 logger = logging.getLogger(__name__)
-
-# completion id (as the labeller sees it) -> true rank, or None when unknown yet
-Oracle = Callable[[list[str]], dict[str, int] | None]
 
 
 class LabellerError(Exception):
@@ -32,16 +30,16 @@ class LabellerError(Exception):
 
 @dataclass
 class SimulatedLabeller:
-    """One simulated person with a wallet, a skill and a miner to work for."""
+    """One simulated labeller with a wallet, a brain and a miner to work for."""
 
     name: str
-    skill: Skill
+    brain: Brain
     api_url: str
     domain: str
     chain_id: int
     subscription_key: str
-    oracle: Oracle
     seed: int
+    on_submit: Callable[[str, TaskView, Answer], None] | None = None  # told of each accepted answer
     poll_s: float = 0.3
     submitted: int = 0
     errors: int = 0
@@ -104,7 +102,7 @@ class SimulatedLabeller:
         )
 
     async def label_open_tasks(self, client: httpx.AsyncClient) -> int:
-        """Answer every open task not answered yet whose truth the oracle knows; returns how many."""
+        """Answer every open task not answered yet that the brain can answer now; returns how many."""
         page = await self._call(
             client, "GET", "/api/v1/tasks", params={"status": "open", "limit": 50, "sort": "newest"}
         )
@@ -115,23 +113,18 @@ class SimulatedLabeller:
                 continue
             detail = await self._call(client, "GET", f"/api/v1/tasks/{summary['id']}")
             assert isinstance(detail, dict)
-            ids = [r["completion_id"] for r in detail["responses"]]
-            ranks = self.oracle(ids)
-            if ranks is None:
-                continue  # the validator has not stored this copy yet; next pass
-            criteria = detail["criteria"]
-            if criteria.get("type") == "ranking":
-                scores = score_ranking(self.skill, ranks, self._rng)
-            else:
-                scores = score_completions(
-                    self.skill, ranks, self._rng, criteria.get("min", 1), criteria.get("max", 10)
-                )
+            view = TaskView.of(detail["prompt"], detail["responses"], detail["criteria"])
+            scores = self.brain.answer(view, _when(detail["created_at"]), _when(detail["expire_at"]))
+            if scores is None:
+                continue  # not yet (truth unknown, or the resold crew has not answered): next pass
             try:
                 await self._call(client, "PUT", f"/api/v1/tasks/{summary['id']}/result", json={"scores": scores})
             except LabellerError as exc:
                 # full or expired in the meantime: a person would just move on
                 log(logger, "labeller.refused", level=logging.DEBUG, labeller=self.name, error=str(exc))
                 continue
+            if self.on_submit is not None:
+                self.on_submit(summary["id"], view, scores)
             self.submitted += 1
             done += 1
         return done
@@ -147,7 +140,7 @@ class SimulatedLabeller:
                         await self.link(client)
                         self._linked = True
                         self.ready = True
-                        log(logger, "labeller.ready", labeller=self.name, skill=self.skill.value, address=self.address)
+                        log(logger, "labeller.ready", labeller=self.name, kind=self.brain.kind, address=self.address)
                     await self.label_open_tasks(client)
                 except (LabellerError, httpx.HTTPError, KeyError) as exc:
                     self.errors += 1
@@ -158,3 +151,9 @@ class SimulatedLabeller:
                     await asyncio.wait_for(stop.wait(), self.poll_s)
                 except asyncio.TimeoutError:
                     pass
+
+
+def _when(text: str) -> datetime:
+    """A timestamp from the worker API, timezone-aware (UTC when it names none)."""
+    ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)

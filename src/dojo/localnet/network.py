@@ -20,10 +20,10 @@ from typing import Any
 import httpx
 
 from dojo.errors import DojoError
+from dojo.localnet.crews import DEFAULT_CREWS, Crew, ResaleBoard, Strategy, check_crews, make_brains, publisher
 from dojo.localnet.labellers import SimulatedLabeller
 from dojo.localnet.oracle import TruthOracle
 from dojo.localnet.processes import Service, free_port
-from dojo.localnet.skills import DEFAULT_CREWS, Skill
 from dojo.logs import log
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ class LocalnetConfig:
     """Everything ``dojo localnet`` can be told."""
 
     miners: int = 3
-    crews: list[list[Skill]] = field(default_factory=list)
+    crews: list[Crew] = field(default_factory=list)  # cycled over the miners; default DEFAULT_CREWS
     rounds: int = 4
     tasks_per_round: int = 3
     seed: int = 0
@@ -49,9 +49,13 @@ class LocalnetConfig:
     timeout_s: float = 600.0
     export_format: str = "parquet"
 
-    def crew(self, i: int) -> list[Skill]:
+    def crew(self, i: int) -> Crew:
         crews = self.crews or DEFAULT_CREWS
         return crews[i % len(crews)]
+
+    def all_crews(self) -> list[Crew]:
+        """Every miner's crew, in miner order."""
+        return [self.crew(i) for i in range(self.miners)]
 
 
 @dataclass
@@ -62,7 +66,7 @@ class MinerSlot:
     wallet_name: str
     hotkey: str
     uid: int
-    crew: list[Skill]
+    crew: Crew
     worker: Service
     worker_url: str
     domain: str
@@ -80,7 +84,7 @@ class MinerResult:
     name: str
     hotkey: str
     uid: int
-    crew: list[Skill]
+    crew: Crew
     mean_task_score: float | None
     running_score: float | None
     weight: float
@@ -88,6 +92,24 @@ class MinerResult:
     labels: int
     killed: bool
     score_before_kill: float | None = None
+    tasks: int = 0  # tasks scored
+
+    def as_json(self) -> dict[str, Any]:
+        """One object of ``leaderboard.json``."""
+        return {
+            "miner": self.name,
+            "uid": self.uid,
+            "hotkey": self.hotkey,
+            "crew": self.crew.spec,
+            "strategy": self.crew.strategy.value,
+            "tasks": self.tasks,
+            "score": self.mean_task_score,
+            "running": self.running_score,
+            "weight": self.weight,
+            "balance": self.balance,
+            "labels": self.labels,
+            "killed": self.killed,
+        }
 
 
 @dataclass
@@ -103,12 +125,46 @@ class LocalnetResult:
     ranked_as_expected: bool
 
 
-CREW_QUALITY = {Skill.careful: 1.0, Skill.noisy: 0.5, Skill.lazy: 0.0, Skill.random: 0.0, Skill.adversarial: -1.0}
+#: A reseller's hotkeys together (the resold miner and its copiers) may earn at most this times the resold miner.
+RESALE_LIMIT = 1.1
 
 
-def crew_quality(crew: list[Skill]) -> float:
-    """How good a crew is expected to be: the mean of its members' qualities."""
-    return sum(CREW_QUALITY[s] for s in crew) / len(crew)
+def ranking_problems(rows: list[MinerResult]) -> list[str]:
+    """Where the weights do not order the miners (those not killed) as their crews' quality does.
+
+    A crew with signal (quality > 0) must out-earn every worse crew; crews without signal (bots
+    count as quality 0, as do lazy and random people) need only not earn less than worse ones,
+    since the scoring may rightly pay them all nothing. Copiers are their own category: the
+    resold miner and its copiers together may earn at most :data:`RESALE_LIMIT` times the
+    resold miner alone.
+    """
+    problems = []
+    rated = [(r, r.crew.quality) for r in rows if not r.killed and r.crew.quality is not None]
+    for better, qb in rated:
+        for worse, qw in rated:
+            if qb is None or qw is None or qb <= qw:
+                continue
+            if better.weight < worse.weight or (qb > 0 and better.weight <= worse.weight):
+                problems.append(
+                    f"{worse.name} ({worse.crew.label}) earns {worse.weight:.3f}, "
+                    f"not less than {better.name} ({better.crew.label}) with {better.weight:.3f}"
+                )
+    by_name = {r.name: r for r in rows}
+    for n in sorted({r.crew.source for r in rows if r.crew.strategy is Strategy.copier and r.crew.source is not None}):
+        source = by_name.get(f"miner{n}")
+        copiers = [r for r in rows if r.crew.strategy is Strategy.copier and r.crew.source == n]
+        total = sum(c.weight for c in copiers)
+        if source is not None and source.weight + total > RESALE_LIMIT * source.weight + 1e-9:
+            problems.append(
+                f"miner{n}'s copiers earn {total:.3f} on top of its {source.weight:.3f} "
+                f"(together more than {RESALE_LIMIT}× miner{n})"
+            )
+    return problems
+
+
+def ranked_as_expected(rows: list[MinerResult]) -> bool:
+    """Do the weights order the miners as their crews' quality does? (see :func:`ranking_problems`)"""
+    return not ranking_problems(rows)
 
 
 class LocalNetwork:
@@ -121,6 +177,10 @@ class LocalNetwork:
             raise DojoError(f"--rounds must be at least 1, got {cfg.rounds}")
         if cfg.kill_miner is not None and not 0 <= cfg.kill_miner < cfg.miners:
             raise DojoError(f"--kill-miner must name a miner index 0..{cfg.miners - 1}")
+        try:
+            check_crews(cfg.all_crews())
+        except ValueError as exc:
+            raise DojoError(f"--crews: {exc}") from None
         self.cfg = cfg
         self.home = (cfg.home or Path(tempfile.mkdtemp(prefix="dojo-localnet-"))).expanduser().resolve()
         self.home.mkdir(parents=True, exist_ok=True)
@@ -132,6 +192,7 @@ class LocalNetwork:
         self.synthetic: Service | None = None
         self.chain: Any = None
         self.oracle = TruthOracle(self.home / "validator.db")
+        self.board = ResaleBoard()
         self.external_ids: list[str] = []
         self.external_token = secrets.token_urlsafe(24)
         self.external_port = 0
@@ -195,6 +256,7 @@ class LocalNetwork:
             {
                 **self.base_env(),
                 "DOJO_WORKER_DB_URL": f"sqlite:///{self.home / (name + '.db')}",
+                "DOJO_WORKER_JWT_SECRET": secrets.token_urlsafe(48),  # its own, not the one file in the shared home
                 "DOJO_WORKER_SIWE_DOMAIN": domain,
                 "DOJO_WORKER_MAX_RESULTS": "3",
                 # every simulated labeller comes from 127.0.0.1 and polls often
@@ -299,19 +361,23 @@ class LocalNetwork:
         self.validator.wait_healthy(60)
 
     def make_labellers(self) -> None:
+        """Each miner's simulated labellers, with the brains its crew calls for."""
         s = self.settings()
+        crews = [m.crew for m in self.miners]
         for m in self.miners:
-            for j, skill in enumerate(m.crew):
+            base = self.cfg.seed * 7919 + m.index * 101
+            brains = make_brains(crews, m.index, self.oracle, self.board, seed=base + 50)
+            for j, brain in enumerate(brains):
                 m.labellers.append(
                     SimulatedLabeller(
-                        name=f"miner{m.index}-{skill.value}-{j}",
-                        skill=skill,
+                        name=f"miner{m.index}-{brain.kind}-{j}",
+                        brain=brain,
                         api_url=m.worker_url,
                         domain=m.domain,
                         chain_id=s.worker.siwe_chain_id,
                         subscription_key=m.subscription_key,
-                        oracle=self.oracle,
-                        seed=self.cfg.seed * 7919 + m.index * 101 + j,
+                        seed=base + j,
+                        on_submit=publisher(crews, m.index, self.board),
                     )
                 )
 
@@ -369,7 +435,7 @@ class LocalNetwork:
 
     def status(self) -> dict[str, Any]:
         """Counts and scores for the live view, read from the validator's store (read-only)."""
-        out: dict[str, Any] = {"tasks": {}, "rounds": 0, "scores": {}, "means": {}, "labels": {}}
+        out: dict[str, Any] = {"tasks": {}, "rounds": 0, "scores": {}, "means": {}, "counts": {}, "labels": {}}
         for m in self.miners:
             out["labels"][m.hotkey] = sum(lab.submitted for lab in m.labellers)
         db = self._validator_db()
@@ -379,9 +445,9 @@ class LocalNetwork:
             out["tasks"] = dict(db.execute("SELECT state, COUNT(*) FROM tasks GROUP BY state").fetchall())
             out["rounds"] = db.execute("SELECT COUNT(*) FROM rounds WHERE state = 'scored'").fetchone()[0]
             out["scores"] = {hk: s for hk, s in db.execute("SELECT hotkey, score FROM running_scores").fetchall()}
-            out["means"] = {
-                hk: s for hk, s in db.execute("SELECT hotkey, AVG(score) FROM task_scores GROUP BY hotkey").fetchall()
-            }
+            per_miner = db.execute("SELECT hotkey, AVG(score), COUNT(*) FROM task_scores GROUP BY hotkey").fetchall()
+            out["means"] = {hk: mean for hk, mean, _ in per_miner}
+            out["counts"] = {hk: n for hk, _, n in per_miner}
         except sqlite3.OperationalError:
             pass
         finally:
@@ -444,18 +510,18 @@ class LocalNetwork:
                     labels=status["labels"].get(m.hotkey, 0),
                     killed=m.killed,
                     score_before_kill=self._score_at_kill if m.killed else None,
+                    tasks=int(status["counts"].get(m.hotkey, 0)),
                 )
             )
         return rows
 
-    def ranked_as_expected(self, rows: list[MinerResult]) -> bool:
-        """Do the weights order the miners (those not killed) as their crews' quality does?"""
-        alive = [r for r in rows if not r.killed]
-        by_quality = sorted(alive, key=lambda r: -crew_quality(r.crew))
-        for better, worse in zip(by_quality, by_quality[1:], strict=False):
-            if crew_quality(better.crew) > crew_quality(worse.crew) and not better.weight > worse.weight:
-                return False
-        return True
+    def write_leaderboard(self, rows: list[MinerResult]) -> Path:
+        """``leaderboard.json`` in the home: one object per miner, in miner order."""
+        import json
+
+        path = self.home / "leaderboard.json"
+        path.write_text(json.dumps([r.as_json() for r in rows], indent=2) + "\n")
+        return path
 
     def export(self) -> tuple[Path, int]:
         from dojo.dataset import export_dataset

@@ -12,8 +12,14 @@ from rich.table import Table
 from rich.text import Text
 
 from dojo.errors import DojoError
-from dojo.localnet.network import LocalnetConfig, LocalnetResult, LocalNetwork, MinerResult
-from dojo.localnet.skills import crew_label
+from dojo.localnet.network import (
+    LocalnetConfig,
+    LocalnetResult,
+    LocalNetwork,
+    MinerResult,
+    ranked_as_expected,
+    ranking_problems,
+)
 
 
 def _live_view(net: LocalNetwork, status: dict[str, Any], started: float) -> Group:
@@ -36,7 +42,7 @@ def _live_view(net: LocalNetwork, status: dict[str, Any], started: float) -> Gro
         score = status["scores"].get(m.hotkey)
         table.add_row(
             f"miner{m.index}" + (" [red](killed)[/]" if m.killed else ""),
-            crew_label(m.crew),
+            m.crew.label,
             str(status["labels"].get(m.hotkey, 0)),
             "—" if mean is None else f"{mean:.3f}",
             "—" if score is None else f"{score:.3f}",
@@ -49,20 +55,21 @@ def leaderboard_table(rows: list[MinerResult]) -> Table:
     table = Table(
         title="Leaderboard",
         title_style="bold",
-        caption="score: mean task score · running: the score weights come from · balance: emission earned",
+        caption="tasks: tasks scored · score: mean task score (signed; chance 0) · running: the score weights "
+        "come from · balance: emission earned",
     )
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("miner (uid)", no_wrap=True, max_width=11)
     table.add_column("crew", ratio=1, min_width=12)
-    for col in ("labels", "score", "running", "weight", "balance"):
+    for col in ("tasks", "score", "running", "weight", "balance"):
         table.add_column(col, justify="right", no_wrap=True)
     for i, r in enumerate(sorted(rows, key=lambda r: -r.weight), 1):
         name = f"{r.name} ({r.uid})" + ("\n[red]killed[/]" if r.killed else "")
         table.add_row(
             str(i),
             name,
-            crew_label(r.crew),
-            str(r.labels),
+            r.crew.label,
+            str(r.tasks),
             "—" if r.mean_task_score is None else f"{r.mean_task_score:.3f}",
             "—" if r.running_score is None else f"{r.running_score:.3f}",
             f"{r.weight:.3f}",
@@ -125,6 +132,7 @@ async def _run(net: LocalNetwork, console: Console) -> LocalnetResult:
     external = await asyncio.to_thread(net.external_from_store)
     await asyncio.to_thread(net.wait_for_emission)
     rows = net.leaderboard()
+    net.write_leaderboard(rows)
     dataset_dir, n = await asyncio.to_thread(net.export)
     if net.cfg.keep_open:
         console.print(leaderboard_table(rows))
@@ -139,7 +147,7 @@ async def _run(net: LocalNetwork, console: Console) -> LocalnetResult:
         dataset_tasks=n,
         external=external,
         failures=[],
-        ranked_as_expected=net.ranked_as_expected(rows),
+        ranked_as_expected=ranked_as_expected(rows),
     )
 
 
@@ -210,6 +218,9 @@ def run_localnet(cfg: LocalnetConfig, console: Console | None = None) -> Localne
         else "[yellow]! the weights do not rank every miner by its crew's quality this time[/]"
     )
     console.print(verdict)
+    for problem in ranking_problems(result.miners):
+        console.print(f"  [yellow]·[/] {problem}")
+    console.print(f"leaderboard: {net.home / 'leaderboard.json'}")
     console.print(f"dataset: {result.dataset_tasks} labelled tasks written to {result.dataset_dir}")
     for f in failures:
         console.print(f"[red]✗[/] {f}")

@@ -57,16 +57,6 @@ def score_ranking(skill: Skill, ranks: dict[str, int], rng: random.Random) -> di
     return {cid: i for i, cid in enumerate(order)}
 
 
-# Default crews for the local network: the first miner's crew is best, the last worst.
-DEFAULT_CREWS: list[list[Skill]] = [
-    [Skill.careful, Skill.careful, Skill.careful],
-    [Skill.noisy, Skill.random, Skill.random],
-    [Skill.adversarial, Skill.random, Skill.lazy],
-    [Skill.noisy, Skill.noisy, Skill.noisy],
-    [Skill.random, Skill.random, Skill.lazy],
-]
-
-
 def parse_crew(text: str) -> list[Skill]:
     """``"careful,noisy,random"`` → skills; a clear ValueError on an unknown name."""
     skills = []
@@ -80,10 +70,3 @@ def parse_crew(text: str) -> list[Skill]:
     if not skills:
         raise ValueError("a crew needs at least one labeller")
     return skills
-
-
-def crew_label(crew: list[Skill]) -> str:
-    """A short name for a crew: ``3×careful`` or ``noisy, random, lazy``."""
-    if len(set(crew)) == 1:
-        return f"{len(crew)}×{crew[0].value}"
-    return ", ".join(s.value for s in crew)
