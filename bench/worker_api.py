@@ -136,8 +136,10 @@ def seed(db_url: str) -> tuple[list[str], list[dict[str, Any]]]:
     if engine.dialect.name == "postgresql":  # the steady state autovacuum reaches: visibility map and statistics
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
+    with engine.connect() as conn:  # tokens name the database's instance as their issuer
+        instance = str(conn.exec_driver_sql("SELECT id FROM instance").scalar_one())
     engine.dispose()
-    tokens = TokenService(SECRET, 3600)
+    tokens = TokenService(SECRET, 3600, instance=instance)
     return [tokens.issue(LABELLER, "0x" + f"{i + 1:040x}", i + 1)[0] for i in range(LABELLERS)], tasks
 
 

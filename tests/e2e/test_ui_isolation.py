@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 from tests.e2e.flows import add_key, score_with_keyboard, sign_in
 from tests.e2e.support import CountingServer, Miner, PageWallet, WorkerApi, shot, simple_response
@@ -95,6 +97,11 @@ def test_hostile_response_gets_nothing_and_page_stays_usable(
     assert set(miner.results(task_id)[0]["scores"]) == set(cids)
 
 
+def card(page: Any, letter: str) -> Any:
+    """The response card headed "Response <letter>"."""
+    return page.locator(".response", has=page.get_by_role("heading", name=f"Response {letter}", exact=True))
+
+
 def test_endless_loop_in_a_response_does_not_freeze_the_page(page, worker_api: WorkerApi, miner: Miner) -> None:
     base = worker_api.url
     sub_key = miner.new_key("subscription-keys")
@@ -105,13 +112,67 @@ def test_endless_loop_in_a_response_does_not_freeze_the_page(page, worker_api: W
     sign_in(page, base)
     add_key(page, "Alice", sub_key)
     page.goto(f"{base}/#/task/{task_id}")
-    expect(page.locator("iframe.response-frame")).to_have_count(4)
-    # the stuck frame stops answering pings: the page says so (frames are never in the Tab order anyway)
-    expect(page.locator(".frame-stuck").first).to_be_visible()
-    expect(page.locator(".frame-stuck").first).to_contain_text("Response A is not responding")
+    # the stuck frame never finishes loading: it is named, stopped, and the others load after it
+    expect(card(page, "A").locator(".frame-stuck")).to_contain_text(
+        "Response A stopped responding — it seems to be stuck in an endless loop"
+    )
     expect(page.get_by_role("button", name="Use Response A with the keyboard")).to_be_disabled()
+    expect(page.get_by_role("button", name="Run Response A again")).to_be_visible()
+    expect(page.locator("iframe.response-frame")).to_have_count(3)
+    card(page, "C").frame_locator("iframe").locator("#b").click()
+    expect(card(page, "C").frame_locator("iframe").locator("#b")).to_have_text("clicks: 1")
+    expect(page.get_by_role("button", name="Use Response B with the keyboard")).to_be_enabled()
     score_with_keyboard(page, [1, 8, 8, 9])  # the page's own controls keep answering, Tab is not swallowed
     shot(page, "state-stuck-response-desktop")
     page.keyboard.press("Enter")
     expect(page).not_to_have_url(f"{base}/#/task/{task_id}")
     assert miner.results(task_id)[0]["scores"] == dict(zip(cids, [1.0, 8.0, 8.0, 9.0], strict=True))
+
+
+def test_a_response_that_loops_later_is_named_and_the_others_keep_working(
+    page, worker_api: WorkerApi, miner: Miner
+) -> None:
+    """The issue's case: B loops a second after loading; A is a static paragraph. Only B is stopped."""
+    base = worker_api.url
+    sub_key = miner.new_key("subscription-keys")
+    later = "<!doctype html><p>B starts fine</p><script>setTimeout(() => { for (;;) {} }, 1000)</script>"
+    task_id, _ = miner.create_task(
+        ["<!doctype html><p>A static paragraph</p>", later, simple_response("C", "#efe")], prompt="B loops later"
+    )
+    sign_in(page, base)
+    add_key(page, "Alice", sub_key)
+    page.goto(f"{base}/#/task/{task_id}")
+    expect(card(page, "B").locator(".frame-stuck")).to_contain_text("Response B stopped responding", timeout=15_000)
+    for letter in "AC":
+        expect(card(page, letter).locator(".frame-stuck")).to_be_hidden()
+        expect(card(page, letter).locator(".frame-note")).to_have_text("Reloaded because Response B froze it.")
+    # A and C run again (in a fresh renderer) and answer
+    expect(card(page, "A").frame_locator("iframe").locator("p")).to_have_text("A static paragraph")
+    card(page, "C").frame_locator("iframe").locator("#b").click()
+    expect(card(page, "C").frame_locator("iframe").locator("#b")).to_have_text("clicks: 1")
+    expect(page.get_by_role("button", name="Use Response C with the keyboard")).to_be_enabled()
+    # B can be run again, and is stopped again
+    page.get_by_role("button", name="Run Response B again").click()
+    expect(card(page, "B").locator(".frame-stuck")).to_be_hidden()
+    expect(card(page, "B").locator(".frame-stuck")).to_be_visible(timeout=20_000)
+    expect(card(page, "C").frame_locator("iframe").locator("#b")).to_have_text("clicks: 0", timeout=15_000)
+
+
+def test_a_response_that_loops_on_a_click_is_named(page, worker_api: WorkerApi, miner: Miner) -> None:
+    base = worker_api.url
+    sub_key = miner.new_key("subscription-keys")
+    clicky = '<!doctype html><button id=go onclick="for (;;) {}">Go</button>'
+    task_id, _ = miner.create_task(
+        [simple_response("A", "#eef"), simple_response("B", "#efe"), clicky], prompt="C loops on a click"
+    )
+    sign_in(page, base)
+    add_key(page, "Alice", sub_key)
+    page.goto(f"{base}/#/task/{task_id}")
+    go = card(page, "C").frame_locator("iframe").locator("#go")
+    expect(go).to_be_visible()
+    with pytest.raises(PlaywrightTimeoutError):  # the click's handler never returns, so neither does the click
+        go.dispatch_event("click", timeout=3000)
+    expect(card(page, "C").locator(".frame-stuck")).to_contain_text("Response C stopped responding", timeout=15_000)
+    expect(card(page, "A").locator(".frame-note")).to_have_text("Reloaded because Response C froze it.")
+    card(page, "A").frame_locator("iframe").locator("#b").click()
+    expect(card(page, "A").frame_locator("iframe").locator("#b")).to_have_text("clicks: 1")

@@ -37,6 +37,7 @@ def make_settings(home: Path, db_url: str | None = None, **extra: Any) -> Any:
         worker__jwt_secret="test-secret-" + "x" * 32,
         worker__rate_limit_ip="100000/minute",
         worker__rate_limit_labeller="100000/minute",
+        worker__siwe_domain="localhost",  # the ASGI client reaches the app as http://test (not loopback)
     )
     if db_url:
         over["worker__db_url"] = db_url

@@ -36,17 +36,23 @@ def metagraph_of(*hotkeys: str) -> Metagraph:
 
 
 def siwe_message(
-    address: str, nonce: str, domain: str = DOMAIN, chain_id: int = CHAIN_ID, expires_in_s: float | None = None
+    address: str,
+    nonce: str,
+    domain: str = DOMAIN,
+    chain_id: int = CHAIN_ID,
+    expires_in_s: float | None = None,
+    uri: str | None = None,
+    issued_at: datetime | None = None,
 ) -> str:
-    """An EIP-4361 message as a wallet would build it."""
+    """An EIP-4361 message as a wallet would build it (URI ``http://<domain>``, issued now, unless told)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from siwe import SiweMessage
-    now = datetime.now(timezone.utc)
+    now = issued_at or datetime.now(timezone.utc)
     fields: dict[str, Any] = dict(
         domain=domain,
         address=address,
-        uri=f"http://{domain}",
+        uri=uri or f"http://{domain}",
         version="1",
         chain_id=chain_id,
         nonce=nonce,
@@ -77,8 +83,8 @@ def body(resp: httpx.Response) -> Any:
 async def labeller_login(client: httpx.AsyncClient, account: Any | None = None) -> tuple[Any, dict[str, str]]:
     """Log a (new) wallet in through SIWE; returns the account and its auth headers."""
     account = account or new_account()
-    nonce = body(await client.get("/api/v1/auth/nonce", params={"address": account.address}))["nonce"]
-    msg = siwe_message(account.address, nonce)
+    n = body(await client.get("/api/v1/auth/nonce", params={"address": account.address}))
+    msg = siwe_message(account.address, n["nonce"], domain=n["domain"])  # the domain the server expects, as the UI
     token = body(await client.post("/api/v1/worker/login", json={"message": msg, "signature": sign_text(account, msg)}))
     return account, {"Authorization": f"Bearer {token['token']}"}
 

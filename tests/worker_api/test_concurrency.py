@@ -15,7 +15,7 @@ from tests.worker_api.server import ServerThread
 from dojo.worker_api.app import create_app
 from dojo.worker_api.auth.tokens import LABELLER, TokenService
 from dojo.worker_api.contexts.keys import create_key, get_or_create_miner
-from dojo.worker_api.store.db import make_engine, make_sessionmaker, migrate
+from dojo.worker_api.store.db import instance_id, make_engine, make_sessionmaker, migrate
 from dojo.worker_api.store.models import ApiKey, Labeller, Partnership, Result, SubscriptionKey, Task
 
 N_LABELLERS = 200
@@ -27,7 +27,7 @@ async def _setup(db_url: str, secret: str) -> tuple[str, list[str]]:
     await migrate(db_url)
     engine = make_engine(db_url)
     sessions = make_sessionmaker(engine)
-    tokens = TokenService(secret, 600)
+    tokens = TokenService(secret, 600, instance=await instance_id(engine))
     async with sessions() as s:
         miner = await get_or_create_miner(s, "5" + "C" * 47)
         api_key, _ = await create_key(s, ApiKey, miner.id, "bench")

@@ -1,4 +1,5 @@
-"""Fuzzing the published OpenAPI with schemathesis (bounded examples): no input gives a 5xx."""
+"""Fuzzing the published OpenAPI with schemathesis (bounded examples): no input gives a 5xx, and every reply is one
+the document lists, in the shape it documents (status code, content type and body schema conformance)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from tests.worker_api.conftest import ALICE, make_settings
 from tests.worker_api.helpers import create_task, keypair, labeller_login, link, metagraph_of, miner_login, new_key
 from tests.worker_api.server import ServerThread
@@ -19,6 +26,7 @@ from tests.worker_api.server import ServerThread
 from dojo.worker_api.app import create_app
 
 MAX_EXAMPLES = 10
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 async def _world(base: str) -> dict[str, Any]:
@@ -59,6 +67,7 @@ def _fuzz(
         assert resp.status_code < 500, f"{case.method} {case.formatted_path} -> {resp.status_code}: {resp.text[:300]}"
         if "application/json" in str(resp.headers.get("content-type")):
             assert set(resp.json()) == {"success", "body", "error"}, resp.text[:300]
+        case.validate_response(resp, checks=CHECKS)  # documented status, content type and body shape
 
     try:
         run()
@@ -90,3 +99,38 @@ def test_openapi_fuzzing_finds_no_5xx(tmp_home: Path) -> None:
         assert n_ops >= 18, n_ops
         # the fuzzing reached past authentication and validation, not just 401/422
         assert {"200", "401", "404", "422"} <= set(seen), sorted(set(seen))
+
+
+async def test_an_unparsable_body_is_a_documented_400(client: httpx.AsyncClient) -> None:
+    resp = await client.post("/api/v1/worker/login", content=b"\xff\xfe{", headers={"Content-Type": "application/json"})
+    assert resp.status_code == 400 and "could not be parsed" in resp.json()["error"]
+    spec = (await client.get("/openapi.json")).json()
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            replies = op["responses"]
+            if path.startswith("/api/v1/"):
+                assert {"401", "422", "429", "503"} <= set(replies), (method, path, sorted(replies))
+                if "requestBody" in op:
+                    assert "400" in replies, (method, path)
+            for code, reply in replies.items():
+                if code != "200" and "application/json" in reply.get("content", {}):
+                    assert "Reply" in reply["content"]["application/json"]["schema"]["$ref"], (method, path, code)
+
+
+async def test_options_and_unknown_api_paths_are_answered_by_the_api(client: httpx.AsyncClient) -> None:
+    resp = await client.options("/api/v1/tasks")
+    assert resp.status_code == 204 and resp.headers["Allow"] == "GET, POST, OPTIONS"
+    resp = await client.options("/api/v1/tasks/some-id/result")
+    assert resp.status_code == 204 and resp.headers["Allow"] == "PUT, OPTIONS"
+    resp = await client.delete("/api/v1/tasks")
+    assert resp.status_code == 405 and resp.headers["Allow"] == "GET, POST, OPTIONS"
+    assert resp.json() == {
+        "success": False,
+        "body": None,
+        "error": "DELETE is not allowed here: use GET, POST, OPTIONS",
+    }
+    resp = await client.get("/api/v1/no-such-thing")
+    assert resp.status_code == 404 and resp.json()["success"] is False and "/openapi.json" in resp.json()["error"]
+    assert (await client.options("/health")).status_code == 204
+    assert (await client.options("/")).headers["Allow"] == "GET, HEAD, OPTIONS"  # the web UI's page
+    assert (await client.get("/")).status_code == 200  # and the page itself is still served

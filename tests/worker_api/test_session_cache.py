@@ -19,7 +19,7 @@ from dojo.worker_api.envelope import ApiError
 
 
 def test_a_cached_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
-    svc = TokenService("s" * 40, ttl_s=60)
+    svc = TokenService("s" * 40, ttl_s=60, instance="i" * 32)
     token, expires_at, _ = svc.issue(LABELLER, "0xabc", 7)
     assert svc.verify(token, LABELLER) is svc.verify(token, LABELLER)  # the second answer came from the cache
     monkeypatch.setattr(tokens.time, "time", lambda: expires_at.timestamp() + 1)

@@ -30,14 +30,14 @@ async def test_one_time_values_expire_and_are_taken_once(monkeypatch: pytest.Mon
 
 
 def test_tokens_expire_and_are_bound_to_audience_and_secret() -> None:
-    svc = TokenService("s" * 40, ttl_s=60)
+    svc = TokenService("s" * 40, ttl_s=60, instance="i" * 32)
     token, expires_at, jti = svc.issue(LABELLER, "0xabc", 7)
     claims = svc.verify(token, LABELLER)
     assert (claims.subject, claims.user_id, claims.jti, claims.expires_at) == ("0xabc", 7, jti, expires_at)
     with pytest.raises(ApiError, match="not valid for this endpoint"):
         svc.verify(token, MINER)
     with pytest.raises(ApiError, match="invalid session token"):
-        TokenService("t" * 40, 60).verify(token, LABELLER)
+        TokenService("t" * 40, 60, instance="i" * 32).verify(token, LABELLER)
     expired = jwt.encode(
         {"sub": "0xabc", "uid": 7, "aud": LABELLER, "jti": "x", "exp": int(time.time()) - 5},
         "s" * 40,

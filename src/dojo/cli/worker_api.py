@@ -1,11 +1,16 @@
-"""``dojo worker-api``: run the labelling backend (and its web UI)."""
+"""``dojo worker-api``: run the labelling backend (and its web UI), in one process or several."""
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
+
+# the parent's command-line overrides, handed to each worker process (which reads the same environment)
+OVERRIDES_ENV = "DOJO_WORKER_API_OVERRIDES"
 
 
 def worker_api(
@@ -21,6 +26,12 @@ def worker_api(
         "--redis-url",
         help="Redis for nonces and rate limits, shared by several processes \\[env DOJO_REDIS_URL].",
     ),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        help="Processes serving one port; more than 1 needs PostgreSQL and Redis (shared nonces and rate limits).",
+    ),
     network: Optional[str] = typer.Option(
         None, "--network", help="Chain checked at miner login \\[env DOJO_CHAIN_NETWORK]."
     ),
@@ -33,8 +44,8 @@ def worker_api(
     from dojo.logs import setup_logging
     from dojo.worker_api.app import serve
 
-    settings = load_settings(
-        home=home,
+    overrides: dict[str, Any] = dict(
+        home=None if home is None else str(home),
         profile=profile,
         redis_url=redis_url,
         worker__host=host,
@@ -43,5 +54,23 @@ def worker_api(
         chain__network=network,
         chain__netuid=netuid,
     )
+    settings = load_settings(**overrides)
     setup_logging(settings.log_level, settings.log_json)
-    serve(settings)
+    if workers == 1:
+        serve(settings)
+        return
+    from dojo.serving import serve_worker_processes
+
+    os.environ[OVERRIDES_ENV] = json.dumps({k: v for k, v in overrides.items() if v is not None})
+    serve_worker_processes(settings, workers, f"{__name__}:app_in_worker_process")
+
+
+def app_in_worker_process() -> Any:
+    """The app of one worker process (uvicorn calls this in each): settings as the parent read them."""
+    from dojo.config import load_settings
+    from dojo.logs import setup_logging
+    from dojo.worker_api.app import create_app
+
+    settings = load_settings(**json.loads(os.environ.get(OVERRIDES_ENV, "{}")))
+    setup_logging(settings.log_level, settings.log_json)
+    return create_app(settings)

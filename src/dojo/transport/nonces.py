@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from bittensor.http_auth import DEFAULT_ALLOWED_SKEW, DEFAULT_MAX_AGE, InMemoryNonceStore, NonceStore
 
+from dojo.redis_pools import async_pool, sync_pool
+
 if TYPE_CHECKING:
     import redis
     import redis.asyncio
@@ -18,8 +20,6 @@ if TYPE_CHECKING:
 # Entries must outlive the verifier's freshness window (max age + future skew); keep a margin.
 DEFAULT_RETENTION_S = 60.0
 DEFAULT_PREFIX = "dojo:nonce:"
-_POOL_SIZE = 32  # Redis connections per process
-_TIMEOUT_S = 2.0
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -71,14 +71,7 @@ class RedisNonceStore:
         import redis
 
         if self._sync is None:
-            pool = redis.BlockingConnectionPool.from_url(
-                self.redis_url,
-                max_connections=_POOL_SIZE,
-                timeout=_TIMEOUT_S,
-                socket_timeout=_TIMEOUT_S,
-                socket_connect_timeout=_TIMEOUT_S,
-            )
-            self._sync = redis.Redis(connection_pool=pool)
+            self._sync = redis.Redis(connection_pool=sync_pool(self.redis_url))
         try:
             return bool(self._sync.set(self._key(hotkey_ss58, nonce_ns), b"1", nx=True, px=self._ttl_ms))
         except redis.RedisError as exc:
@@ -90,16 +83,9 @@ class RedisNonceStore:
         import redis.asyncio
 
         if self._async is None:
-            # A bounded pool that waits for a free connection: a burst of requests (a validator's
-            # fan-out) must queue for Redis, not fail with "too many connections".
-            apool = redis.asyncio.BlockingConnectionPool.from_url(
-                self.redis_url,
-                max_connections=_POOL_SIZE,
-                timeout=_TIMEOUT_S,
-                socket_timeout=_TIMEOUT_S,
-                socket_connect_timeout=_TIMEOUT_S,
-            )
-            self._async = redis.asyncio.Redis(connection_pool=apool)
+            # a bounded pool that waits for a free connection: a burst of requests (a validator's
+            # fan-out) queues for Redis instead of failing with "too many connections"
+            self._async = redis.asyncio.Redis(connection_pool=async_pool(self.redis_url))
         try:
             return bool(await self._async.set(self._key(hotkey_ss58, nonce_ns), b"1", nx=True, px=self._ttl_ms))
         except redis.RedisError as exc:
@@ -112,6 +98,7 @@ class RedisNonceStore:
             self._async = None
         if self._sync is not None:
             self._sync.close()
+            self._sync.connection_pool.disconnect()
             self._sync = None
 
 

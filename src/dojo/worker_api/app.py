@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from dojo import __version__
 from dojo.config import Settings, load_settings
 from dojo.logs import log
+from dojo.redis_pools import async_pool
 from dojo.worker_api.auth.miner_login import MinerLogin, Registered
 from dojo.worker_api.auth.nonces import make_one_time_store
 from dojo.worker_api.auth.registration import MetagraphSource, Registry, chain_metagraph
@@ -30,9 +31,10 @@ from dojo.worker_api.contexts.expiry import expire_overdue
 from dojo.worker_api.deps import Services, limit_ip
 from dojo.worker_api.envelope import install_error_handlers
 from dojo.worker_api.metrics import Metrics, MetricsMiddleware
+from dojo.worker_api.openapi import document_replies
 from dojo.worker_api.ratelimit import RateLimits
-from dojo.worker_api.routes import ERRORS, auth, health, keys, partners, tasks, work
-from dojo.worker_api.store.db import make_engine, make_sessionmaker, migrate, migrate_sync, optimize
+from dojo.worker_api.routes import ERRORS, auth, fallback, health, keys, partners, tasks, work
+from dojo.worker_api.store.db import instance_id, make_engine, make_sessionmaker, migrate, migrate_sync, optimize
 
 logger = logging.getLogger("dojo.worker_api")
 UI_DIR = Path(__file__).with_name("ui")
@@ -72,7 +74,8 @@ def build_services(
 ) -> Services:
     """The shared services of one app. ``metagraph``/``registered`` replace the chain check (tests)."""
     w = settings.worker
-    once = make_one_time_store(settings.redis_url, w.redis_prefix + "once:")
+    pool = async_pool(settings.redis_url) if settings.redis_url else None  # shared by nonces and rate limits
+    once = make_one_time_store(pool, w.redis_prefix + "once:")
     engine = make_engine(settings.worker_db_url())
     check = registered or Registry(metagraph or chain_metagraph(settings))
     return Services(
@@ -83,11 +86,12 @@ def build_services(
         tokens=TokenService(load_or_create_secret(w.jwt_secret, settings.home), w.jwt_ttl_s),
         siwe=SiweLogin(once, w.siwe_domain, w.siwe_chain_id, w.nonce_ttl_s),
         miner_login=MinerLogin(once, w.nonce_ttl_s, check, settings.chain.netuid),
-        limits=RateLimits(w.rate_limit_ip, w.rate_limit_labeller, settings.redis_url, w.redis_prefix + "limits"),
+        limits=RateLimits(w.rate_limit_ip, w.rate_limit_labeller, settings.redis_url, w.redis_prefix + "limits", pool),
         metrics=Metrics(),
         once=once,
         writer=asyncio.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext(),
         client_address=ClientAddress(w.trusted_proxies),
+        redis_pool=pool,
     )
 
 
@@ -101,6 +105,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await migrate(settings.worker_db_url())
+        svc.tokens.bind(await instance_id(svc.engine))  # tokens name this database's instance as their issuer
         await optimize(svc.engine)
         job = asyncio.create_task(_expiry_loop(svc, settings.timings.expiry_sweep_s))
         log(logger, "worker_api.started", db=settings.worker_db_url().split("@")[-1])
@@ -111,6 +116,8 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await job
             await svc.once.close()
+            if svc.redis_pool is not None:
+                await svc.redis_pool.disconnect()
             await svc.engine.dispose()
             log(logger, "worker_api.stopped")
 
@@ -130,6 +137,8 @@ def create_app(
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)
+    app.include_router(fallback.router)  # after every endpoint, before the web UI's files
+    document_replies(app)
     if UI_DIR.is_dir():
         app.mount("/", StaticFiles(directory=UI_DIR, html=True), name="ui")
     return app

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dojo.config import Settings
+from dojo.worker_api.auth.binding import AccountBinding
 from dojo.worker_api.auth.miner_login import MinerLogin
 from dojo.worker_api.auth.nonces import OneTimeStore
 from dojo.worker_api.auth.revocation import RevocationCache
@@ -43,6 +44,8 @@ class Services:
     writer: AbstractAsyncContextManager[Any]  # serialises SQLite write transactions in this process
     revoked: RevocationCache = field(default_factory=RevocationCache)  # logged-out JWTs, seen within 1 s
     client_address: ClientAddress = field(default_factory=ClientAddress)  # peer or X-Forwarded-For (trusted proxies)
+    accounts: AccountBinding = field(default_factory=AccountBinding)  # a token's uid is its subject's, here
+    redis_pool: Any = None  # the bounded Redis pool of nonces and rate limits, when Redis is configured
 
 
 def services(request: Request) -> Services:
@@ -77,9 +80,10 @@ def _token(creds: HTTPAuthorizationCredentials | None) -> str:
 async def current_labeller(
     request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer), db: AsyncSession = Depends(session)
 ) -> Claims:
-    """The logged-in labeller (a live, unrevoked JWT); also counts the labeller's rate limit."""
+    """The logged-in labeller (a live, unrevoked JWT of this instance, for this account); counts its rate limit."""
     svc = services(request)
     claims = svc.tokens.verify(_token(creds), LABELLER)
+    await svc.accounts.check(db, LABELLER, claims)
 
     async def in_database() -> bool:
         return (await db.execute(select(RevokedToken.jti).where(RevokedToken.jti == claims.jti))).first() is not None
@@ -90,9 +94,14 @@ async def current_labeller(
     return claims
 
 
-async def current_miner(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Claims:
-    """The miner behind a session token from /miner/session."""
-    return services(request).tokens.verify(_token(creds), MINER)
+async def current_miner(
+    request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer), db: AsyncSession = Depends(session)
+) -> Claims:
+    """The miner behind a session token from this instance's /miner/session."""
+    svc = services(request)
+    claims = svc.tokens.verify(_token(creds), MINER)
+    await svc.accounts.check(db, MINER, claims)
+    return claims
 
 
 async def api_key_miner(key: str | None = Depends(_api_key), db: AsyncSession = Depends(session)) -> int:

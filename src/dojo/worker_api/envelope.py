@@ -8,11 +8,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dojo.logs import log
 
 logger = logging.getLogger("dojo.worker_api")
+REDIS_RETRY_AFTER_S = 2
 
 
 class ApiError(Exception):
@@ -37,6 +39,9 @@ def _fail(status: int, message: str, headers: dict[str, str] | None = None) -> J
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors()[:10]:
+        if err.get("type") == "json_invalid":
+            parts.append(f"the body is not valid JSON ({err.get('ctx', {}).get('error', 'decode error')})")
+            continue
         loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
         parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
     return "invalid request: " + "; ".join(parts)
@@ -51,11 +56,23 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(_req: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        return _fail(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+        message = str(exc.detail)
+        if exc.status_code == 400 and message == "There was an error parsing the body":  # FastAPI's words
+            message = "the request body could not be parsed: send UTF-8 JSON with Content-Type: application/json"
+        return _fail(exc.status_code, message, getattr(exc, "headers", None))
 
     async def validation_error(_req: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         return _fail(422, _validation_message(exc))
+
+    async def shared_store_down(req: Request, exc: Exception) -> JSONResponse:
+        # Redis (nonces, rate limits) down, or still saturated after the pool's wait: try again shortly
+        log(logger, "request.redis_unavailable", level=logging.WARNING, path=req.url.path, error=repr(exc))
+        return _fail(
+            503,
+            "the session store (Redis) is busy or unreachable: retry in a few seconds",
+            {"Retry-After": str(REDIS_RETRY_AFTER_S)},
+        )
 
     async def unexpected(req: Request, exc: Exception) -> JSONResponse:
         log(logger, "request.failed", level=logging.ERROR, path=req.url.path, error=repr(exc))
@@ -64,4 +81,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(RedisError, shared_store_down)
     app.add_exception_handler(Exception, unexpected)

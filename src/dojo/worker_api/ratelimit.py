@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 from limits import parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -21,15 +22,22 @@ class RateLimits:
     """``await limits.ip(addr)`` / ``await limits.labeller(id)`` raise a 429 with ``Retry-After``."""
 
     def __init__(
-        self, per_ip: str, per_labeller: str, redis_url: str | None = None, prefix: str = "dojo:worker:limits"
+        self,
+        per_ip: str,
+        per_labeller: str,
+        redis_url: str | None = None,
+        prefix: str = "dojo:worker:limits",
+        pool: Any = None,
     ) -> None:
+        """Counters in memory, or in Redis at ``redis_url`` through ``pool`` (a bounded pool that waits)."""
         try:
             self._ip_rule = parse(per_ip)
             self._labeller_rule = parse(per_labeller)
         except ValueError as exc:
             raise DojoError(f"invalid rate limit ({per_ip!r}, {per_labeller!r}): {exc}; use e.g. '120/minute'") from exc
+        options: dict[str, Any] = {"connection_pool": pool} if pool is not None else {}
         self.storage: Storage = (
-            RedisStorage(_redis_uri(redis_url), implementation="redispy", key_prefix=prefix)
+            RedisStorage(_redis_uri(redis_url), implementation="redispy", key_prefix=prefix, **options)
             if redis_url
             else MemoryStorage()
         )

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import redis.asyncio
 
 
 class OneTimeStore(Protocol):
@@ -44,12 +47,16 @@ class MemoryOneTimeStore:
 
 
 class RedisOneTimeStore:
-    """Redis store, shared by several worker-API processes (``SET … EX`` then ``GETDEL``)."""
+    """Redis store, shared by several worker-API processes (``SET … EX`` then ``GETDEL``).
 
-    def __init__(self, url: str, prefix: str) -> None:
+    It borrows connections from ``pool`` (a bounded pool that waits, ``dojo.redis_pools``); a Redis
+    error reaches the app's error handler as a 503.
+    """
+
+    def __init__(self, pool: redis.asyncio.BlockingConnectionPool, prefix: str) -> None:
         import redis.asyncio as aioredis
 
-        self._redis = aioredis.Redis.from_url(url)
+        self._redis = aioredis.Redis(connection_pool=pool)
         self._prefix = prefix
 
     async def put(self, key: str, value: str, ttl_s: int) -> None:
@@ -60,11 +67,13 @@ class RedisOneTimeStore:
         return raw.decode() if isinstance(raw, bytes) else raw
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        await self._redis.aclose()  # the pool is the app's to close
 
 
-def make_one_time_store(redis_url: str | None, prefix: str = "dojo:worker:once:") -> OneTimeStore:
-    """Redis-backed when ``redis_url`` is set, in-process otherwise."""
-    if redis_url:
-        return RedisOneTimeStore(redis_url, prefix)
+def make_one_time_store(
+    pool: redis.asyncio.BlockingConnectionPool | None, prefix: str = "dojo:worker:once:"
+) -> OneTimeStore:
+    """Redis-backed when there is a Redis pool, in-process otherwise."""
+    if pool is not None:
+        return RedisOneTimeStore(pool, prefix)
     return MemoryOneTimeStore()

@@ -1,4 +1,10 @@
-"""Session tokens: JWTs (HS256) with an expiry, one audience per role, revocable by ``jti``."""
+"""Session tokens: JWTs (HS256) bound to one worker API instance and one role, with an expiry, revocable by ``jti``.
+
+A token names its issuer (``urn:dojo:worker-api:<instance id>``, the id kept in the instance's
+database) and its audience (the issuer plus the role), so a token from another worker API is
+refused even when the two happen to share a secret. The caller still checks that the token's
+``uid`` belongs to its ``sub`` on this instance (``dojo.worker_api.auth.binding``).
+"""
 
 from __future__ import annotations
 
@@ -31,55 +37,80 @@ class Claims:
 
 
 class TokenService:
-    """Issues and verifies tokens with one secret."""
+    """Issues and verifies tokens with one secret, for one instance (``bind`` it once its id is known)."""
 
-    def __init__(self, secret: str, ttl_s: int, cache_size: int = 10_000) -> None:
+    def __init__(self, secret: str, ttl_s: int, instance: str | None = None, cache_size: int = 10_000) -> None:
         self._secret = secret
         self._ttl = ttl_s
+        self._instance = instance
         # verified tokens by (token, audience): a hit skips the HMAC and claim checks, never the expiry
         self._verified: dict[tuple[str, str], tuple[Claims, float]] = {}
         self._cache_size = cache_size
 
-    def issue(self, audience: str, subject: str, user_id: int) -> tuple[str, datetime, str]:
-        """A new token for ``subject``: ``(token, expires_at, jti)``."""
+    def bind(self, instance: str) -> None:
+        """Set the instance id (read from the database at start-up) that tokens are issued for."""
+        self._instance = instance
+        self._verified.clear()
+
+    @property
+    def issuer(self) -> str:
+        """``urn:dojo:worker-api:<instance id>``."""
+        if not self._instance:
+            raise ApiError(503, "the worker API is still starting: retry in a moment", headers={"Retry-After": "1"})
+        return f"urn:dojo:worker-api:{self._instance}"
+
+    def audience(self, role: str) -> str:
+        """The audience of ``role``'s tokens on this instance."""
+        return f"{self.issuer}:{role}"
+
+    def issue(self, role: str, subject: str, user_id: int) -> tuple[str, datetime, str]:
+        """A new token for ``subject`` in ``role`` (LABELLER or MINER): ``(token, expires_at, jti)``."""
         now = datetime.now(timezone.utc)
         expires = now + timedelta(seconds=self._ttl)
         jti = uuid.uuid4().hex
         payload: dict[str, Any] = {
+            "iss": self.issuer,
             "sub": subject,
             "uid": user_id,
-            "aud": audience,
+            "aud": self.audience(role),
             "jti": jti,
             "iat": int(now.timestamp()),
             "exp": int(expires.timestamp()),
         }
         return jwt.encode(payload, self._secret, algorithm="HS256"), expires.replace(microsecond=0), jti
 
-    def verify(self, token: str, audience: str) -> Claims:
-        """The token's claims, or a 401 saying why it is not acceptable."""
-        hit = self._verified.get((token, audience))
+    def verify(self, token: str, role: str) -> Claims:
+        """The token's claims, or a 401 saying why it is not acceptable here."""
+        hit = self._verified.get((token, role))
         if hit is not None:
             if time.time() < hit[1]:
                 return hit[0]
-            self._verified.pop((token, audience), None)
+            self._verified.pop((token, role), None)
             raise ApiError(401, "session expired: log in again")
-        claims = self._decode(token, audience)
+        claims = self._decode(token, role)
         if len(self._verified) >= self._cache_size:
             self._verified.clear()  # crude but bounded; a miss only costs a decode
-        self._verified[(token, audience)] = (claims, claims.expires_at.timestamp())
+        self._verified[(token, role)] = (claims, claims.expires_at.timestamp())
         return claims
 
-    def _decode(self, token: str, audience: str) -> Claims:
+    def _decode(self, token: str, role: str) -> Claims:
         try:
             data = jwt.decode(
                 token,
                 self._secret,
                 algorithms=["HS256"],
-                audience=audience,
+                audience=self.audience(role),
+                issuer=self.issuer,  # a token without ``iss`` fails here too, after the expiry check
                 options={"require": ["exp", "sub", "jti", "aud"]},
             )
         except jwt.ExpiredSignatureError as exc:
             raise ApiError(401, "session expired: log in again") from exc
+        except jwt.InvalidIssuerError as exc:
+            raise ApiError(401, "this session was issued by another worker API: log in here") from exc
+        except jwt.MissingRequiredClaimError as exc:
+            if exc.claim == "iss":
+                raise ApiError(401, "this session was issued by another worker API: log in here") from exc
+            raise ApiError(401, "invalid session token") from exc
         except jwt.InvalidAudienceError as exc:
             raise ApiError(401, "token is not valid for this endpoint") from exc
         except jwt.PyJWTError as exc:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import timezone
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, bindparam, case, exists, func, select
+from sqlalchemy import Integer, String, and_, bindparam, case, exists, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dojo.protocol import LabellerResult
@@ -27,12 +28,21 @@ from dojo.worker_api.store.models import (
 )
 
 PREVIEW_CHARS = 280
-# each order matches an index's column order (ix_tasks_list_*), so a page is read without sorting
+# Each order matches the column order of two indexes, one led by status (ix_tasks_list_*: status=open
+# or completed) and one led by the sort key (ix_tasks_all_*: status=all or expired), so a page is read
+# in index order, never sorted. All keys of one order run the same way, so an index serves it backwards.
 SORTS = {
     "newest": (Task.created_at.desc(), Task.id.desc()),
     "oldest": (Task.created_at.asc(), Task.id),
     "expiring": (Task.expire_at.asc(), Task.id),
-    "most_answered": (Task.result_count.desc(), Task.created_at.desc(), Task.id),
+    "most_answered": (Task.result_count.desc(), Task.created_at.desc(), Task.id.desc()),
+}
+# the same orders over the rows of a page: (key of a row, descending)
+_ROW_ORDER: dict[str, tuple[Callable[[Any], tuple[Any, ...]], bool]] = {
+    "newest": (lambda r: (r.created_at, r.id), True),
+    "oldest": (lambda r: (r.created_at, r.id), False),
+    "expiring": (lambda r: (r.expire_at, r.id), False),
+    "most_answered": (lambda r: (r.result_count, r.created_at, r.id), True),
 }
 
 
@@ -72,6 +82,7 @@ async def create_task(
         prompt=body.prompt,
         responses=[{"completion_id": str(r.completion_id), "content": r.content} for r in body.responses],
         criteria=body.criteria.model_dump(),
+        kind=body.criteria.type,
         n_responses=len(body.responses),
         expire_at=expire_at,
         max_results=body.max_results or default_max_results,
@@ -120,35 +131,63 @@ def _summary(row: Any) -> dict[str, Any]:
     }
 
 
-def _base_query(labeller_id: Any, now: Any, *extra: Any):  # type: ignore[no-untyped-def]
-    return (
-        select(
-            Task.id,
-            Task.prompt,
-            Task.n_responses,
-            Task.criteria,
-            _effective_status(now).label("eff_status"),
-            Task.expire_at,
-            Task.created_at,
-            Task.result_count,
-            Task.max_results,
-            Miner.hotkey,
-            Result.id.label("result_id"),
-            *extra,
-        )
-        .join(Miner, Miner.id == Task.miner_id)
-        .outerjoin(Result, and_(Result.task_id == Task.id, Result.labeller_id == labeller_id))
-        .where(Task.miner_id.in_(linked_miner_ids(labeller_id)))
+def _columns(labeller_id: Any, now: Any, *extra: Any, page: Any = None):  # type: ignore[no-untyped-def]
+    """What a labeller sees of a task, joined to its miner and the labeller's own result (from ``page``'s ids)."""
+    query = select(
+        Task.id,
+        Task.prompt,
+        Task.n_responses,
+        Task.criteria,
+        _effective_status(now).label("eff_status"),
+        Task.expire_at,
+        Task.created_at,
+        Task.result_count,
+        Task.max_results,
+        Miner.hotkey,
+        Result.id.label("result_id"),
+        *extra,
+    )
+    if page is not None:
+        query = query.select_from(page).join(Task, Task.id == page.c.id)
+    return query.join(Miner, Miner.id == Task.miner_id).outerjoin(
+        Result, and_(Result.task_id == Task.id, Result.labeller_id == labeller_id)
     )
 
 
-def _filters(labeller_id: Any, now: Any, status: str, answered: bool | None, kind: str | None = None) -> list[Any]:
-    """The WHERE clauses of a labeller's task list (visibility first)."""
-    clauses: list[Any] = [Task.miner_id.in_(linked_miner_ids(labeller_id))]
+def _base_query(labeller_id: Any, now: Any, *extra: Any):  # type: ignore[no-untyped-def]
+    return _columns(labeller_id, now, *extra).where(Task.miner_id.in_(linked_miner_ids(labeller_id)))
+
+
+def _filters(
+    labeller_id: Any,
+    now: Any,
+    status: str,
+    answered: bool | None,
+    kind: str | None = None,
+    sort: str | None = None,
+    dialect: str = "",
+) -> list[Any]:
+    """The WHERE clauses of a labeller's task list (visibility first).
+
+    With ``sort`` on SQLite (the page, which must walk an index in that order), the terms no index
+    should be chosen for are written so that none can be: visibility as ``miner_id + 0 IN (…)`` (a
+    miner-led index needs a sort once a labeller has several miners), an open task's deadline, unless
+    sorting by it, and the expired status as the effective status (a range on ``expire_at``, or an OR
+    of two status ranges, would need one too). They are checked on the covering index's entries
+    instead. PostgreSQL gets the plain terms: it has statistics for them, and the worker API's
+    connections raise the cost of sorting (``store.db.PG_SETTINGS``), so it walks the same indexes.
+    """
+    hide = sort is not None and dialect == "sqlite"
+    miner = (Task.miner_id + literal_column("0")) if hide else Task.miner_id
+    clauses: list[Any] = [miner.in_(linked_miner_ids(labeller_id))]
     if kind is not None:
-        clauses.append(Task.criteria["type"].as_string() == kind)
-    if status == "open":
+        clauses.append(Task.kind == kind)
+    if status == "open" and hide and sort != "expiring":
+        clauses += [Task.status == TaskStatus.open.value, _effective_status(now) == TaskStatus.open.value]
+    elif status == "open":
         clauses += [Task.status == TaskStatus.open.value, Task.expire_at > now]
+    elif status == "expired" and hide:
+        clauses.append(_effective_status(now) == TaskStatus.expired.value)
     elif status == "expired":
         clauses.append(
             (Task.status == TaskStatus.expired.value)
@@ -172,9 +211,11 @@ def _now() -> Any:
     return bindparam("now", type_=UTCDateTime())
 
 
-@lru_cache(maxsize=256)
-def _list_statements(status: str, answered: bool | None, kind: str | None, sort: str) -> tuple[Any, Any]:
-    """(the page with the total, the total alone) for one filter and sort combination.
+@lru_cache(maxsize=512)
+def _list_statements(
+    status: str, answered: bool | None, kind: str | None, sort: str, dialect: str = ""
+) -> tuple[Any, Any]:
+    """(the page with the total, the total alone) for one filter and sort combination on one dialect.
 
     The page statement does in one round trip what took three: a narrow subquery picks the page's
     ids (ids and sort keys only, in index order), only those rows are read in full, and the total
@@ -185,13 +226,16 @@ def _list_statements(status: str, answered: bool | None, kind: str | None, sort:
     count = select(func.count()).select_from(Task).where(*where)
     page_ids = (
         select(Task.id)
-        .where(*where)
+        .where(*_filters(_labeller(), _now(), status, answered, kind, sort, dialect))
         .order_by(*SORTS[sort])
         .offset(bindparam("offset", type_=Integer))
         .limit(bindparam("limit", type_=Integer))
     ).subquery("page")
     total = count.correlate(None).scalar_subquery().label("total")
-    page = _base_query(_labeller(), _now(), total).join(page_ids, page_ids.c.id == Task.id).order_by(*SORTS[sort])
+    # The page's ids are visible ones already: the outer query reads just those rows, by primary key, from
+    # the page outwards (with the visibility test repeated here, SQLite read every visible task and probed
+    # the page). No ORDER BY: its ≤ limit rows are put in order in Python (SQLite would use a temp B-tree).
+    page = _columns(_labeller(), _now(), total, page=page_ids)
     return page, count
 
 
@@ -220,12 +264,13 @@ async def list_tasks(
     The page's ids are chosen by a narrow subquery (ids and sort keys only), then only those rows
     are read in full: sorting thousands of wide rows is what made a plain one-query version slow.
     """
-    page_q, count_q = _list_statements(status, answered, kind, sort)
+    page_q, count_q = _list_statements(status, answered, kind, sort, session.get_bind().dialect.name)
     params = {"labeller_id": labeller_id, "now": utcnow()}
     rows = (await session.execute(page_q, {**params, "offset": (page - 1) * limit, "limit": limit})).all()
     if not rows:
         return [], int((await session.execute(count_q, params)).scalar_one())
-    return [_summary(r) for r in rows], int(rows[0].total)
+    key, descending = _ROW_ORDER[sort]
+    return [_summary(r) for r in sorted(rows, key=key, reverse=descending)], int(rows[0].total)
 
 
 async def task_for_labeller(session: AsyncSession, labeller_id: int, task_id: str) -> dict[str, Any]:

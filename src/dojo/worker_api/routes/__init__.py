@@ -16,5 +16,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (410, "Gone"),
         (422, "Invalid request"),
         (429, "Too many requests"),
+        (503, "Shared store (Redis) busy or unreachable, or the server is starting: retry after Retry-After"),
     ]
 }

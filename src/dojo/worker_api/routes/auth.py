@@ -32,15 +32,16 @@ async def nonce(
 ) -> dict:
     """A single-use SIWE nonce for ``address``, valid for a few minutes, and what the message must say."""
     siwe = services(request).siwe
+    domain = siwe.domain_for(request.headers.get("host"))  # refused here already where a login would be
     nonce = await siwe.issue_nonce(address)
-    return ok({"nonce": nonce, "address": checksum_address(address), "domain": siwe.domain, "chain_id": siwe.chain_id})
+    return ok({"nonce": nonce, "address": checksum_address(address), "domain": domain, "chain_id": siwe.chain_id})
 
 
 @router.post("/worker/login", response_model=Reply[TokenBody])
 async def worker_login(body: LoginIn, request: Request, db: AsyncSession = Depends(session)) -> dict:
     """Exchange a signed EIP-4361 message for a JWT."""
     svc = services(request)
-    address = await svc.siwe.verify(body.message, body.signature)
+    address = await svc.siwe.verify(body.message, body.signature, request.headers.get("host"))
     labeller_id = await login_labeller(db, address)
     token, expires_at, _ = svc.tokens.issue(LABELLER, address, labeller_id)
     return ok({"token": token, "expires_at": expires_at})

@@ -14,7 +14,11 @@ from dojo.worker_api.schemas import HealthBody, Reply
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", response_model=Reply[HealthBody])
+@router.get(
+    "/health",
+    response_model=Reply[HealthBody],
+    responses={503: {"model": Reply[HealthBody], "description": "The database does not answer"}},
+)
 async def health(request: Request) -> object:
     """``ok`` when the database answers."""
     svc = services(request)

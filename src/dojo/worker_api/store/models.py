@@ -103,8 +103,14 @@ class Task(Base):
     __tablename__ = "tasks"
     __table_args__ = (
         Index("ix_tasks_miner_status_created", "miner_id", "status", "created_at"),
-        Index("ix_tasks_list_created", "status", "created_at", "id", "expire_at", "miner_id"),
-        Index("ix_tasks_list_expire", "status", "expire_at", "id", "created_at", "miner_id"),
+        # the task list's covering indexes (migrations 0002, 0005): led by status (status=open/completed) …
+        Index("ix_tasks_list_created", "status", "created_at", "id", "expire_at", "miner_id", "kind"),
+        Index("ix_tasks_list_expire", "status", "expire_at", "id", "created_at", "miner_id", "kind"),
+        Index("ix_tasks_list_answered", "status", "result_count", "created_at", "id", "expire_at", "miner_id", "kind"),
+        # … and led by the sort key (status=all/expired), so every page is read in index order
+        Index("ix_tasks_all_created", "created_at", "id", "status", "expire_at", "miner_id", "kind"),
+        Index("ix_tasks_all_expire", "expire_at", "id", "status", "created_at", "miner_id", "kind"),
+        Index("ix_tasks_all_answered", "result_count", "created_at", "id", "status", "expire_at", "miner_id", "kind"),
         Index("uq_tasks_miner_source", "miner_id", "source_task_id", unique=True),  # creation is idempotent
     )
 
@@ -114,6 +120,7 @@ class Task(Base):
     prompt: Mapped[str] = mapped_column(Text, nullable=False)
     responses: Mapped[list[dict[str, str]]] = mapped_column(JSON, nullable=False)
     criteria: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, default="score")  # criteria["type"], filterable
     n_responses: Mapped[int] = mapped_column(Integer, nullable=False)
     expire_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     max_results: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -156,3 +163,16 @@ class RevokedToken(Base):
 
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+
+
+class Instance(Base):
+    """This worker API's identity (one row, made by the migration): the issuer named in its session tokens.
+
+    Every process serving the same database is the same instance; another database is another
+    instance, even if it shares the JWT secret, so its tokens are refused here.
+    """
+
+    __tablename__ = "instance"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

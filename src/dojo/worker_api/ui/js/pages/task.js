@@ -1,7 +1,7 @@
 // One task: the prompt, every response live in its own sandboxed frame, a score per response, submit.
 import { api } from "../api.js";
 import { h, mount, announce, timeLeft, when, letter, short } from "../dom.js";
-import { responseFrame, watchFrames } from "../frame.js";
+import { runFrames } from "../frames.js";
 import { scoreControl, rankingList, ranksOf } from "../scoring.js";
 import { addSkipped, dropDraft, loadDraft, saveDraft, skipped } from "../session.js";
 import { go } from "../main.js";
@@ -87,6 +87,7 @@ export async function render(main, taskId) {
 
   const persist = () => { saveDraft(task.id, draft); update(); };
   const given = mine ? mine.scores : null;
+  const slots = [];
   const cards = task.responses.map((r, i) => {
     const title = `Response ${letter(i)}`;
     const control = ranking ? null : scoreControl({
@@ -95,18 +96,48 @@ export async function render(main, taskId) {
       disabled: !!mine || closed,
       onChange: (v) => { draft.scores[r.completion_id] = v; persist(); },
     });
-    const frame = responseFrame(r.content, `${title}, rendered (sandboxed)`);
-    const enter = h("button", { type: "button", class: "small-btn enter-frame", "aria-label": `Use ${title} with the keyboard`,
-      onclick: () => { frame.focus(); announce(`In ${title}. Tab moves through it and then back to the page.`); } },
+    const slot = { title, content: r.content };
+    slot.enter = h("button", { type: "button", class: "small-btn enter-frame", "aria-label": `Use ${title} with the keyboard`,
+      disabled: true,
+      onclick: () => { if (slot.frame) slot.frame.focus(); announce(`In ${title}. Tab moves through it and then back to the page.`); } },
     "Use with keyboard");
+    slot.box = h("div", { class: "frame-box" }, h("p", { class: "muted small frame-wait" }, "Loading…"));
+    slot.stuck = h("p", { class: "warn small frame-stuck", role: "status" });
+    slot.rerun = h("button", { type: "button", class: "small-btn", onclick: () => frames.again(slot) });
+    slot.notice = h("div", { class: "frame-notice", hidden: true }, slot.stuck, slot.rerun);
+    slot.note = h("p", { class: "muted small frame-note", role: "status", hidden: true });
+    slots.push(slot);
     return h("section", { class: "response", "aria-labelledby": `resp-${i}` },
-      h("div", { class: "response-head" }, h("h2", { id: `resp-${i}` }, title), enter),
-      h("div", { class: "frame-box" }, frame),
-      h("p", { class: "warn small frame-stuck", hidden: true, role: "status" },
-        `${title} is not responding (it may be stuck in a loop). Score it on what you saw, or skip the task.`),
+      h("div", { class: "response-head" }, h("h2", { id: `resp-${i}` }, title), slot.enter),
+      slot.box, slot.notice, slot.note,
       control ? h("div", { class: "score-row" }, h("span", { class: "score-label", "aria-hidden": "true" },
         `Score ${task.criteria.min}–${task.criteria.max}`), control) : null);
   });
+  // What the labeller is told about each frame (frames.js decides; the words are here)
+  const STOPPED = {
+    stuck: (t) => [`${t} stopped responding — it seems to be stuck in an endless loop — so it was stopped. `
+      + "Score it on what you saw, or run it again.", `Run ${t} again`],
+    left: (t) => [`${t} tried to open another page, which responses may not do, so it was stopped. `
+      + "Score it on what you saw, or show it again.", `Show ${t} again`],
+    frozen: (t) => [`${t} stopped responding: one of the responses froze them all and it could not be told which. `
+      + "Score it on what you saw, or run it again.", `Run ${t} again`],
+  };
+  function onFrame(slot, state, detail) {
+    slot.enter.disabled = state !== "running";
+    if (state === "reloaded") {
+      slot.note.hidden = false;
+      slot.note.textContent = detail ? `Reloaded because ${detail} froze it.` : "Reloaded because a response froze it.";
+      return;
+    }
+    const words = STOPPED[state];
+    slot.notice.hidden = !words;
+    if (!words) return;
+    const [text, again] = words(slot.title);
+    slot.stuck.textContent = text;
+    slot.rerun.textContent = again;
+    slot.box.replaceChildren(h("p", { class: "muted small frame-wait" }, `${slot.title} is stopped.`));
+    announce(text);
+  }
 
   let rankingBox = null;
   if (ranking) {
@@ -171,13 +202,8 @@ export async function render(main, taskId) {
   };
   tick();
   const ticker = setInterval(tick, 1000);
-  const frames = [...main.querySelectorAll("iframe.response-frame")];
-  const stopWatch = watchFrames(frames, (frame, isStuck) => {
-    const card = frame.closest(".response");
-    card.querySelector(".frame-stuck").hidden = !isStuck;
-    card.querySelector(".enter-frame").disabled = isStuck;
-  });
+  const frames = runFrames(slots, onFrame);
   const first = main.querySelector(".score-btn:not([disabled])[tabindex='0'], .rank-item[tabindex='0']");
   if (first && !mine && !closed) first.focus({ preventScroll: true });
-  return () => { clearInterval(ticker); stopWatch(); };
+  return () => { clearInterval(ticker); frames.stop(); };
 }
