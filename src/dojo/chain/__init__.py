@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dojo.chain.base import Chain, ChainError, ChainUnavailable, Metagraph, Neuron, NotRegistered, RateLimited
+from dojo.chain.base import (
+    Chain,
+    ChainError,
+    ChainUnavailable,
+    Metagraph,
+    Neuron,
+    NotRegistered,
+    OutdatedVersion,
+    RateLimited,
+)
 
 if TYPE_CHECKING:
     from dojo.chain.local import ChainParams
@@ -17,6 +26,7 @@ __all__ = [
     "Metagraph",
     "Neuron",
     "NotRegistered",
+    "OutdatedVersion",
     "RateLimited",
     "chain_params",
     "open_chain",

@@ -29,6 +29,15 @@ class ChainUnavailable(ChainError):
     """The chain could not be reached."""
 
 
+class OutdatedVersion(ChainError):
+    """The subnet requires a newer spec version (``weights_version``) than the one sent as ``version_key``."""
+
+    def __init__(self, message: str, required: int, sent: int) -> None:
+        super().__init__(message)
+        self.required = required
+        self.sent = sent
+
+
 @dataclass(frozen=True)
 class Neuron:
     """One registered uid as the metagraph shows it."""
@@ -94,9 +103,10 @@ class Chain(Protocol):
         ...
 
     def set_weights(self, wallet: Wallet, weights: dict[int, float]) -> None:
-        """Set the wallet's weights over uids (normalised and clipped by the chain).
+        """Set the wallet's weights over uids (normalised and clipped by the chain), with this release's
+        spec version as ``version_key``.
 
-        Raises ``NotRegistered``, ``RateLimited`` or ``ChainError``.
+        Raises ``NotRegistered``, ``RateLimited``, ``OutdatedVersion`` or ``ChainError``.
         """
         ...
 

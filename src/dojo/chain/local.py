@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from dojo.chain.base import ChainError, Metagraph, Neuron, NotRegistered, RateLimited
+from dojo import __spec_version__
+from dojo.chain.base import ChainError, Metagraph, Neuron, NotRegistered, OutdatedVersion, RateLimited
 from dojo.chain.consensus import epoch_emission, normalize_clip, validator_permits
 from dojo.logs import log
 
@@ -285,8 +286,9 @@ class LocalChain:
                 raise NotRegistered(f"hotkey {hotkey} is not registered on local subnet {self.netuid}")
         log(logger, "chain.address", hotkey=hotkey, ip=ip, port=port)
 
-    def set_weights(self, wallet: Any, weights: dict[int, float]) -> None:
-        """Set the wallet's weights: normalised, clipped to max weight, at most once per rate-limit window."""
+    def set_weights(self, wallet: Any, weights: dict[int, float], version_key: int = __spec_version__) -> None:
+        """Set the wallet's weights: normalised, clipped to max weight, at most once per rate-limit window,
+        refused when ``version_key`` is older than the chain's ``weights_version``."""
         hotkey = hotkey_of(wallet)
         if not weights:
             raise ChainError("no weights given: expected at least one {uid: weight}")
@@ -304,6 +306,14 @@ class LocalChain:
             if row is None:
                 raise NotRegistered(f"hotkey {hotkey} is not registered on local subnet {self.netuid}")
             uid, last, _ = row
+            required = self._weights_version(db)
+            if version_key < required:
+                raise OutdatedVersion(
+                    f"weights of uid {uid} refused: version_key {version_key} is older than the subnet's required "
+                    f"weights_version {required}: update Dojo",
+                    required=required,
+                    sent=version_key,
+                )
             if last is not None and block - last < self.params.weights_rate_limit:
                 wait = self.params.weights_rate_limit - (block - last)
                 raise RateLimited(
@@ -323,7 +333,29 @@ class LocalChain:
                 [(uid, k, float(v)) for k, v in zip(keys, values, strict=True) if v > 0],
             )
             db.execute("UPDATE neurons SET weights_block = ?, last_update = ? WHERE uid = ?", (block, block, uid))
-        log(logger, "chain.weights", uid=uid, block=block, n=len(keys))
+        log(logger, "chain.weights", uid=uid, block=block, n=len(keys), version_key=version_key)
+
+    @staticmethod
+    def _weights_version(db: sqlite3.Connection) -> int:
+        row = db.execute("SELECT value FROM meta WHERE key = 'weights_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def weights_version(self) -> int:
+        """The lowest ``version_key`` the subnet accepts with weights (0: any)."""
+        with self._read() as db:
+            return self._weights_version(db)
+
+    def set_weights_version(self, version: int) -> None:
+        """Require at least ``version`` as ``version_key`` (the subnet owner's hyperparameter on a real chain)."""
+        if version < 0:
+            raise ChainError(f"weights_version must be ≥ 0, got {version}")
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('weights_version', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (str(int(version)),),
+            )
+        log(logger, "chain.weights_version", version=version)
 
     def weights(self) -> dict[int, dict[int, float]]:
         """Every validator's last weights, normalised to sum 1."""

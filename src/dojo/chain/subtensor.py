@@ -14,7 +14,16 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from dojo.chain.base import ChainError, ChainUnavailable, Metagraph, Neuron, NotRegistered, RateLimited
+from dojo import __spec_version__
+from dojo.chain.base import (
+    ChainError,
+    ChainUnavailable,
+    Metagraph,
+    Neuron,
+    NotRegistered,
+    OutdatedVersion,
+    RateLimited,
+)
 from dojo.logs import log
 
 logger = logging.getLogger("dojo.chain.subtensor")
@@ -77,6 +86,14 @@ class SubtensorChain:
         message = str(exc) or exc.__class__.__name__
         if code == ErrorCode.NOT_REGISTERED:
             return NotRegistered(f"not registered on {self.network} subnet {self.netuid}: {message}")
+        if getattr(exc, "name", None) == "IncorrectWeightVersionKey":
+            required = self._required_version()
+            return OutdatedVersion(
+                f"{self.network} subnet {self.netuid} requires weights_version {required}, this validator sends "
+                f"{__spec_version__}: update Dojo ({message})",
+                required=required,
+                sent=__spec_version__,
+            )
         if code == ErrorCode.RATE_LIMITED:
             wait = self._blocks_to_wait(message, wallet)
             return RateLimited(f"rate limited on {self.network} subnet {self.netuid}: {message}", blocks_to_wait=wait)
@@ -95,6 +112,12 @@ class SubtensorChain:
             return max(1, limit - since)
         except Exception:  # noqa: BLE001 - the estimate is best effort; the refusal itself stands
             return 1
+
+    def _required_version(self) -> int:
+        try:
+            return self.weights_version()
+        except ChainError:  # the refusal itself stands; the figure is best effort
+            return -1
 
     def _execute(self, intent: Any, wallet: Any, what: str) -> None:
         from bittensor.result import BittensorError, ConnectionNotReady, RpcConnectionError
@@ -157,10 +180,19 @@ class SubtensorChain:
         if not weights:
             raise ChainError("no weights given: expected at least one {uid: weight}")
         try:
-            intent = bt.SetWeights(self.netuid, weights={int(k): float(v) for k, v in weights.items()})
+            intent = bt.SetWeights(
+                self.netuid, weights={int(k): float(v) for k, v in weights.items()}, version_key=__spec_version__
+            )
         except (TypeError, ValueError, bt.BittensorError) as exc:
             raise ChainError(f"invalid weights: {exc}") from exc
         self._execute(intent, wallet, "weights")
+
+    def weights_version(self) -> int:
+        """The subnet's ``weights_version`` hyperparameter: the lowest ``version_key`` it accepts (0: any)."""
+        from bittensor._generated import storage as st
+
+        value = self._call(self._sub.query, st.SubtensorModule.WeightsVersionKey, [self.netuid])
+        return int(value or 0)
 
     def weights(self) -> dict[int, dict[int, float]]:
         """Every validator's weights as the chain stores them (u16), normalised per row."""

@@ -25,6 +25,7 @@ from dojo.chain.base import Chain
 from dojo.config import Settings
 from dojo.logs import log
 from dojo.miner.body_limit import BodyLimit
+from dojo.miner.metrics import MinerMetrics, check_chain_version
 from dojo.miner.store import TaskMap
 from dojo.miner.worker_client import (
     WorkerApiBadReply,
@@ -85,12 +86,43 @@ class _KeyedLocks:
         return lock
 
 
+def _operation(path: str) -> str:
+    """The worker API operation behind a miner endpoint (a bounded label, not the raw path)."""
+    if path.endswith("/results"):
+        return "results"
+    if path.endswith("/feedback"):
+        return "feedback"
+    if path == "/v1/tasks":
+        return "create_task"
+    return "health"
+
+
 def create_app(settings: Settings, wallet: Wallet, chain: Chain, worker_client: WorkerApiClient) -> FastAPI:
     """The miner's FastAPI app; it closes ``worker_client`` when it stops."""
     hotkey = wallet.hotkey.ss58_address
     gate = ValidatorGate.from_settings(settings, hotkey, chain.metagraph)
     store = TaskMap(settings.home / "miner.db")
     locks = _KeyedLocks()
+    metrics = MinerMetrics()
+    version_every = max(settings.timings.epoch_blocks * settings.timings.block_time_s, 1.0)
+
+    async def gated(request: Request) -> str:
+        """The gate, counting each refusal by reason."""
+        try:
+            return await gate(request)
+        except HTTPException as exc:
+            metrics.rejected(exc.status_code, str(exc.detail))
+            raise
+
+    async def watch_versions() -> None:
+        """Compare this miner's spec version with the chain's required one, once per epoch."""
+        last: int | None = None
+        while True:
+            try:
+                last = await check_chain_version(chain, metrics, last)
+            except Exception as exc:  # noqa: BLE001 - a failed check is logged and tried again next epoch
+                log(logger, "version.check_failed", logging.WARNING, error=f"{type(exc).__name__}: {exc}"[:300])
+            await asyncio.sleep(version_every)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -104,9 +136,11 @@ def create_app(settings: Settings, wallet: Wallet, chain: Chain, worker_client: 
             tasks_known=await asyncio.to_thread(store.count_sync),
             pruned=pruned,
         )
+        watcher = asyncio.create_task(watch_versions(), name="miner-versions")
         try:
             yield
         finally:
+            watcher.cancel()
             await worker_client.aclose()
             store.close()
             aclose = getattr(gate.nonce_store, "aclose", None)
@@ -118,6 +152,7 @@ def create_app(settings: Settings, wallet: Wallet, chain: Chain, worker_client: 
     app.state.store = store
     app.state.gate = gate
     app.state.hotkey = hotkey
+    app.state.metrics = metrics
 
     @app.exception_handler(WorkerApiError)
     async def _worker_error(request: Request, exc: WorkerApiError) -> JSONResponse:
@@ -128,6 +163,14 @@ def create_app(settings: Settings, wallet: Wallet, chain: Chain, worker_client: 
             detail = f"the miner's worker API gave a bad reply: {exc}"
         else:
             detail = f"the miner's worker API is unavailable: {exc}"
+        kind = (
+            "rejected"
+            if isinstance(exc, WorkerApiRejected)
+            else "bad_reply"
+            if isinstance(exc, WorkerApiBadReply)
+            else "unavailable"
+        )
+        metrics.worker_api_errors.labels(_operation(request.url.path), kind).inc()
         log(logger, "worker_api.failed", logging.WARNING, path=request.url.path, status=status, error=str(exc))
         return JSONResponse({"detail": detail}, status_code=status)
 
@@ -137,14 +180,17 @@ def create_app(settings: Settings, wallet: Wallet, chain: Chain, worker_client: 
         return {"status": "ok", "hotkey": hotkey, "version": __version__}
 
     @app.post("/v1/heartbeat", response_model=HeartbeatReply)
-    async def heartbeat(request: Request, caller: str = Depends(gate)) -> HeartbeatReply:
+    async def heartbeat(request: Request, caller: str = Depends(gated)) -> HeartbeatReply:
         """Tell a validator this miner is up and whether its worker API answers."""
         _parse(await request.body(), Empty)
         ok = await worker_client.health()
+        metrics.heartbeats.inc()
+        if not ok:
+            metrics.worker_api_errors.labels("health", "unhealthy").inc()
         return HeartbeatReply(hotkey=hotkey, version=__version__, worker_api_ok=ok)
 
     @app.post("/v1/tasks", response_model=TaskAccepted)
-    async def create_task(request: Request, caller: str = Depends(gate)) -> TaskAccepted:
+    async def create_task(request: Request, caller: str = Depends(gated)) -> TaskAccepted:
         """Create the task in the worker API at once; a repeated task_id returns the first worker task."""
         task = _parse(await request.body(), Task)
         task_id = str(task.task_id)
@@ -156,6 +202,7 @@ def create_app(settings: Settings, wallet: Wallet, chain: Chain, worker_client: 
                 worker_task_id = await worker_client.create_task(task)
                 expire_at = _aware(task.expire_at).astimezone(timezone.utc).isoformat()
                 link = await store.put(caller, task_id, worker_task_id, expire_at)
+                metrics.tasks_received.labels("new").inc()
                 log(
                     logger,
                     "task.accepted",
@@ -165,6 +212,7 @@ def create_app(settings: Settings, wallet: Wallet, chain: Chain, worker_client: 
                     responses=len(task.responses),
                 )
             else:
+                metrics.tasks_received.labels("repeated").inc()
                 log(logger, "task.repeated", task_id=task_id, validator=caller, worker_task_id=link.worker_task_id)
         return TaskAccepted(worker_task_id=link.worker_task_id)
 
@@ -176,21 +224,26 @@ def create_app(settings: Settings, wallet: Wallet, chain: Chain, worker_client: 
         return link.worker_task_id
 
     @app.post("/v1/tasks/{task_id}/results", response_model=ResultsReply)
-    async def results(task_id: str, request: Request, caller: str = Depends(gate)) -> ResultsReply:
+    async def results(task_id: str, request: Request, caller: str = Depends(gated)) -> ResultsReply:
         """The labellers' results for one of the caller's tasks, read from the worker API."""
         _parse(await request.body(), Empty)
         worker_task_id = await _link(caller, task_id)
         found = await worker_client.results(worker_task_id)
+        await store.mark_results(caller, _task_id(task_id), len(found))
+        metrics.results_served.inc()
+        metrics.labels_served.inc(min(len(found), MAX_LABELLERS_PER_TASK))
         log(logger, "task.results", task_id=task_id, validator=caller, results=len(found))
         return ResultsReply(results=found[:MAX_LABELLERS_PER_TASK])
 
     @app.post("/v1/tasks/{task_id}/feedback", response_model=Empty)
-    async def feedback(task_id: str, request: Request, caller: str = Depends(gate)) -> Empty:
+    async def feedback(task_id: str, request: Request, caller: str = Depends(gated)) -> Empty:
         """Forward the validator's score, ground truth and grades so the worker API grades the labellers."""
         body = _parse(await request.body(), Feedback)
         worker_task_id = await _link(caller, task_id)
         await worker_client.send_feedback(worker_task_id, body)
-        await store.mark_feedback(caller, _task_id(task_id))
+        await store.mark_feedback(caller, _task_id(task_id), body.score)
+        metrics.feedback.inc()
+        metrics.last_score.set(body.score)
         log(logger, "task.feedback", task_id=task_id, validator=caller, score=body.score)
         return Empty()
 

@@ -110,7 +110,9 @@ async def serve_miner(
 
     from dojo.chain import open_chain
     from dojo.chain.wallets import load_wallet
+    from dojo.metrics_http import serve_metrics
     from dojo.miner.app import create_app
+    from dojo.miner.metrics import metrics_port
     from dojo.miner.worker_client import WorkerApiClient
 
     m = settings.miner
@@ -130,6 +132,7 @@ async def serve_miner(
         m.worker_api_url, m.api_key, timeout=m.worker_api_timeout_s, attempts=m.worker_api_attempts
     )
     app = create_app(settings, wallet, chain, worker)
+    metrics = serve_metrics(app.state.metrics.registry, m.metrics_host, metrics_port(m.metrics_port, port), "miner")
     config = uvicorn.Config(
         app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=10, server_header=False
     )
@@ -170,6 +173,8 @@ async def serve_miner(
             await serving
     finally:
         sock.close()
+        if metrics is not None:
+            metrics.close()
         await worker.aclose()
         close = getattr(chain, "close", None) if own_chain else None
         if close is not None:

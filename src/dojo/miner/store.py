@@ -25,6 +25,22 @@ CREATE TABLE IF NOT EXISTS task_map (
     PRIMARY KEY (validator_hotkey, task_id)
 )
 """
+# columns added after the first release: (name, SQL type); added in place to an older file
+_ADDED_COLUMNS = (("results", "INTEGER"), ("score", "REAL"))
+
+
+@dataclass(frozen=True)
+class TaskSummary:
+    """What the store says about the miner's work (``dojo status``)."""
+
+    received: int  # tasks validators sent and the miner holds (expired ones are pruned after a while)
+    open: int  # not yet expired
+    labelled: int  # results served to the validator with at least one labeller's answer
+    fed_back: int  # the validator's score and ground truth came back
+    validators: int
+    last_received_at: str | None
+    last_score: float | None
+    last_score_at: str | None
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,10 @@ class TaskMap:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(_SCHEMA)
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(task_map)")}
+        for name, kind in _ADDED_COLUMNS:
+            if name not in have:
+                self._db.execute(f"ALTER TABLE task_map ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         """Close the database."""
@@ -82,12 +102,45 @@ class TaskMap:
         assert link is not None
         return link
 
-    def mark_feedback_sync(self, validator_hotkey: str, task_id: str) -> None:
+    def mark_feedback_sync(self, validator_hotkey: str, task_id: str, score: float | None = None) -> None:
         with self._lock:
             self._db.execute(
-                "UPDATE task_map SET feedback_at = ? WHERE validator_hotkey = ? AND task_id = ?",
-                (_now(), validator_hotkey, task_id),
+                "UPDATE task_map SET feedback_at = ?, score = ? WHERE validator_hotkey = ? AND task_id = ?",
+                (_now(), score, validator_hotkey, task_id),
             )
+
+    def mark_results_sync(self, validator_hotkey: str, task_id: str, results: int) -> None:
+        """Note how many labellers' results were last served for the task."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE task_map SET results = ? WHERE validator_hotkey = ? AND task_id = ?",
+                (results, validator_hotkey, task_id),
+            )
+
+    def summary_sync(self, now: datetime | None = None) -> TaskSummary:
+        """Counts of the tasks held, and the last score a validator sent back."""
+        cutoff = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat()
+        with self._lock:
+            counts = self._db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(expire_at >= ?), 0), COALESCE(SUM(results > 0), 0), "
+                "COUNT(feedback_at), COUNT(DISTINCT validator_hotkey), MAX(created_at) FROM task_map",
+                (cutoff,),
+            ).fetchone()
+            last = self._db.execute(
+                "SELECT score, feedback_at FROM task_map WHERE feedback_at IS NOT NULL "
+                "ORDER BY feedback_at DESC LIMIT 1"
+            ).fetchone()
+        received, open_, labelled, fed_back, validators, last_received = counts
+        return TaskSummary(
+            int(received),
+            int(open_),
+            int(labelled),
+            int(fed_back),
+            int(validators),
+            last_received,
+            None if last is None or last[0] is None else float(last[0]),
+            None if last is None else str(last[1]),
+        )
 
     def prune_sync(self, expired_before: datetime) -> int:
         """Forget links of tasks that expired before ``expired_before`` (UTC); returns how many."""
@@ -108,6 +161,10 @@ class TaskMap:
         """Record a link (first writer wins)."""
         return await asyncio.to_thread(self.put_sync, validator_hotkey, task_id, worker_task_id, expire_at)
 
-    async def mark_feedback(self, validator_hotkey: str, task_id: str) -> None:
-        """Note that feedback for the task reached the worker API."""
-        await asyncio.to_thread(self.mark_feedback_sync, validator_hotkey, task_id)
+    async def mark_feedback(self, validator_hotkey: str, task_id: str, score: float | None = None) -> None:
+        """Note that feedback for the task (the validator's ``score``) reached the worker API."""
+        await asyncio.to_thread(self.mark_feedback_sync, validator_hotkey, task_id, score)
+
+    async def mark_results(self, validator_hotkey: str, task_id: str, results: int) -> None:
+        """Note how many labellers' results were served for the task."""
+        await asyncio.to_thread(self.mark_results_sync, validator_hotkey, task_id, results)
