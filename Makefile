@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint venv browser clean
+.PHONY: demo test bench lint venv browser promtool js clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,10 +19,21 @@ venv: $(STAMP)
 browser:
 	@test -x /usr/bin/chromium || scripts/install-chromium.sh
 
+# Debian's prometheus package, for `promtool check metrics` in the metrics tests.
+promtool:
+	@command -v promtool >/dev/null || scripts/install-promtool.sh
+
+# The npm packages a standard client signs in with (siwe + ethers), for tests/worker_api/test_siwe_clients.py.
+JS := tests/js/node_modules/.package-lock.json
+$(JS): tests/js/package.json tests/js/package-lock.json
+	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
+
+js: $(JS)
+
 demo: $(STAMP)
 	$(BIN)/dojo localnet
 
-test: $(STAMP) browser
+test: $(STAMP) browser promtool $(JS)
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 

@@ -37,6 +37,8 @@ class Timings(BaseModel):
     block_time_s: float
     request_timeout_s: float
     expiry_sweep_s: float
+    collect_grace_s: float  # an unreachable miner is asked again for its results until this long after the deadline
+    retry_backoff_s: float  # first wait before asking an unreachable miner again (collect, feedback); doubles
 
 
 PROFILES: dict[Profile, Timings] = {
@@ -51,6 +53,8 @@ PROFILES: dict[Profile, Timings] = {
         block_time_s=12.0,
         request_timeout_s=12.0,
         expiry_sweep_s=60,
+        collect_grace_s=900,
+        retry_backoff_s=60,
     ),
     Profile.fast: Timings(
         task_deadline_s=20,
@@ -63,6 +67,8 @@ PROFILES: dict[Profile, Timings] = {
         block_time_s=0.5,
         request_timeout_s=5.0,
         expiry_sweep_s=1,
+        collect_grace_s=15,
+        retry_backoff_s=1,
     ),
 }
 
@@ -93,6 +99,8 @@ class TimingOverrides(BaseSettings):
     block_time_s: float | None = None
     request_timeout_s: float | None = None
     expiry_sweep_s: float | None = None
+    collect_grace_s: float | None = None
+    retry_backoff_s: float | None = None
 
 
 class WalletSettings(BaseSettings):
@@ -147,7 +155,7 @@ class WorkerApiSettings(BaseSettings):
     db_url: str | None = None  # default: sqlite file <home>/worker.db
     jwt_secret: str | None = None  # default: generated once and kept in <home>
     jwt_ttl_s: int = 24 * 3600
-    siwe_domain: str = "localhost"
+    siwe_domain: str = ""  # SIWE messages must name this host[:port]; "" = the loopback host:port reached
     siwe_chain_id: int = 1
     nonce_ttl_s: int = 300
     max_results: int = 3
@@ -169,6 +177,8 @@ class MinerSettings(BaseSettings):
     api_key: str | None = None
     worker_api_timeout_s: float = 5.0  # per request to the worker API
     worker_api_attempts: int = 3  # tries per request (connection errors and 5xx only)
+    metrics_host: str = "127.0.0.1"  # Prometheus /metrics listener (loopback: the miner's own port faces the internet)
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)  # default: the miner's port + 1000; 0 = off
 
 
 class ValidatorSettings(BaseSettings):
@@ -180,15 +190,19 @@ class ValidatorSettings(BaseSettings):
     synthetic_api_url: str | None = "http://127.0.0.1:5003"
     responses_per_task: int = 4
     tasks_per_round: int = 1
-    ema_alpha: float = 0.3
-    idle_decay: float = 0.01
+    ema_alpha: float | None = None  # running scores' decay per round; default dojo.scoring.ALPHA
     external_api_host: str = "127.0.0.1"
     external_api_port: int = 1888
     external_api_token: str | None = None
+    external_api_max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)  # larger bodies get 413 unread
+    metrics_host: str = "127.0.0.1"  # Prometheus /metrics listener
+    metrics_port: int = Field(default=9188, ge=0, le=65535)  # 0 = off
     task_source: str = "api"  # api (the synthetic API) | procedural (in-process generator)
     seed: int | None = None  # makes task choice, shuffles and ids reproducible (tests, local networks)
     max_labellers: int = 3  # labeller answers kept per miner and task
-    feedback_attempts: int = 3
+    feedback_attempts: int = 8  # deliveries tried per copy, spaced by timing.retry_backoff_s doubling each time
+    # most of a miner's tasks that may be external (shared, no ground truth), over a rolling window of rounds
+    external_max_share: float = Field(default=0.2, ge=0.0, le=1.0)
 
 
 class SyntheticSettings(BaseSettings):

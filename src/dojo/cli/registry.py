@@ -23,7 +23,9 @@ GROUPS: list[tuple[str, str, str, str]] = [
         "Key shell (run alone) or one action: api-key / subscription-key list, generate, delete.",
     ),
     ("dataset", "dojo.cli.dataset", "app", "Datasets from the validator store: export as jsonl, parquet or hf."),
+    ("external", "dojo.cli.external", "app", "External tasks: submit a file for human judgement, follow, fetch."),
     ("synthetic", "dojo.cli.synthetic", "app", "Synthetic tasks: write one out to open in a browser, check documents."),
+    ("autoupdate", "dojo.cli.autoupdate", "app", "Update a git checkout: check, apply (migrate, restart, roll back)."),
 ]
 
 # (command name, module, attribute holding a function) for single commands
@@ -33,6 +35,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("miner", "dojo.cli.miner", "miner"),
     ("validator", "dojo.cli.validator", "validator"),
     ("synthetic-api", "dojo.cli.synthetic", "synthetic_api"),
+    ("status", "dojo.cli.status", "status"),
 ]
 
 
