@@ -36,7 +36,6 @@ import hashlib
 import math
 import random
 import re
-import uuid
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
@@ -44,7 +43,7 @@ from pydantic import BaseModel, Field, field_validator
 from dojo.synthetic import surface
 from dojo.synthetic.instances import InstanceError
 from dojo.synthetic.ladder import Degradation, Item, LadderError, plan
-from dojo.synthetic.models import SyntheticResponse, SyntheticTask
+from dojo.synthetic.models import SyntheticTask, assemble_task
 from dojo.synthetic.procedural.page import KEYS, Support, wrong_value
 
 #: What the model writes where the configuration decoder goes: ``const C = __DOJO_DECODE__;``
@@ -354,10 +353,6 @@ def answers(
     return steps, [surface.install(program.html, element) for element in surface.seal(configs, rng)]
 
 
-def _uuid(rng: random.Random) -> uuid.UUID:
-    return uuid.UUID(int=rng.getrandbits(128), version=4)
-
-
 #: Requests drawn for a task before falling back to the spec's own (when none carries the ladder).
 REQUEST_DRAWS = 20
 
@@ -379,25 +374,17 @@ def build_task(
     else:
         asked = spec_request(program)
         steps, docs = answers(program, values, n, rng, asked)
-    responses = [
-        SyntheticResponse(completion_id=_uuid(rng), content=doc, model=model, ladder_step=deg.step)
-        for deg, doc in zip(steps, docs, strict=True)
-    ]
-    entries = [{"completion_id": str(r.completion_id), **d.record()} for r, d in zip(responses, steps, strict=True)]
-    truth = {r.completion_id: r.ladder_step for r in responses}
-    rng.shuffle(responses)
-    return SyntheticTask(
-        task_id=_uuid(rng),
-        prompt=write_prompt(program, values, asked),
-        responses=responses,
-        ground_truth=truth,
-        metadata={
+    return assemble_task(
+        rng,
+        steps,
+        docs,
+        model,
+        write_prompt(program, values, asked),
+        {
             "generator": "llm",
             **metadata,
             "params": values,
             "requested": [f.key for f in program.features if f.key in asked],
-            "ladder": entries,
-            "model": model,
             "template": program.model_dump(mode="json"),
         },
     )

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import random
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dojo.protocol import MAX_PROMPT_CHARS, MAX_RESPONSE_CHARS, MAX_RESPONSES, MIN_RESPONSES, ScoreCriterion
+
+if TYPE_CHECKING:
+    from dojo.synthetic.ladder import Degradation
 
 
 class SyntheticResponse(BaseModel):
@@ -43,3 +48,37 @@ class SyntheticTask(BaseModel):
         if sorted(self.ground_truth.values()) != list(range(len(ids))):
             raise ValueError("ground_truth ranks must be 0..n-1, each once")
         return self
+
+
+def rng_uuid(rng: random.Random) -> UUID:
+    """A version-4 UUID drawn from ``rng`` (ids stay reproducible under a seed)."""
+    return UUID(int=rng.getrandbits(128), version=4)
+
+
+def assemble_task(
+    rng: random.Random,
+    steps: Sequence[Degradation],
+    documents: Sequence[str],
+    model: str,
+    prompt: str,
+    metadata: dict[str, Any],
+) -> SyntheticTask:
+    """The task made of one ladder's answers (``documents[i]`` is rung ``steps[i]``).
+
+    Each answer gets a fresh completion id, the ground truth is each answer's rung, the answers
+    are shuffled, and ``metadata`` gains the ladder entries (``"ladder"``) and ``"model"``.
+    """
+    responses = [
+        SyntheticResponse(completion_id=rng_uuid(rng), content=doc, model=model, ladder_step=deg.step)
+        for deg, doc in zip(steps, documents, strict=True)
+    ]
+    ladder = [{"completion_id": str(r.completion_id), **d.record()} for r, d in zip(responses, steps, strict=True)]
+    truth = {r.completion_id: r.ladder_step for r in responses}
+    rng.shuffle(responses)
+    return SyntheticTask(
+        task_id=rng_uuid(rng),
+        prompt=prompt,
+        responses=responses,
+        ground_truth=truth,
+        metadata={**metadata, "ladder": ladder, "model": model},
+    )

@@ -60,12 +60,11 @@ Contract for browser tests (obfuscation, validator, e2e)
 from __future__ import annotations
 
 import random
-import uuid
 from collections import defaultdict
 from typing import Any
 
 from dojo.synthetic.ladder import Degradation, Item, LadderError, plan
-from dojo.synthetic.models import SyntheticResponse, SyntheticTask
+from dojo.synthetic.models import SyntheticTask, assemble_task
 from dojo.synthetic.procedural.arcade import ArcadeGame
 from dojo.synthetic.procedural.automaton import CellularAutomaton
 from dojo.synthetic.procedural.base import Action, Build, Drift, Family, Feature, TemplateFamily
@@ -103,10 +102,6 @@ __all__ = [
     "actions_for",
     "generate_task",
 ]
-
-
-def _uuid(rng: random.Random) -> uuid.UUID:
-    return uuid.UUID(int=rng.getrandbits(128), version=4)
 
 
 def _request(features: list[Feature], rng: random.Random) -> list[Feature]:
@@ -222,27 +217,18 @@ def generate_task(seed: int, n_responses: int = 4, family: str | None = None) ->
     params = fam.sample(rng)
     features = fam.features(params)
     requested, steps, contents = _template_answers(fam, params, features, n_responses, rng)
-    model = f"procedural/{fam.name}"
-    responses = [
-        SyntheticResponse(completion_id=_uuid(rng), content=content, model=model, ladder_step=deg.step)
-        for deg, content in zip(steps, contents, strict=True)
-    ]
-    ladder = [{"completion_id": str(r.completion_id), **d.record()} for r, d in zip(responses, steps, strict=True)]
-    truth = {r.completion_id: r.ladder_step for r in responses}
-    rng.shuffle(responses)
-    return SyntheticTask(
-        task_id=_uuid(rng),
-        prompt=write_prompt(fam, params, requested),
-        responses=responses,
-        ground_truth=truth,
-        metadata={
+    return assemble_task(
+        rng,
+        steps,
+        contents,
+        f"procedural/{fam.name}",
+        write_prompt(fam, params, requested),
+        {
             "generator": "procedural",
             "family": fam.name,
             "seed": seed,
             "params": params,
             "requested": [f.key for f in requested],
-            "ladder": ladder,
-            "model": model,
             "actions": [_action_dict(a) for a in fam.core_actions(params)]
             + [_action_dict(f.action) for f in requested if f.action is not None],
             "tokens": {"prompt": 0, "completion": 0},
