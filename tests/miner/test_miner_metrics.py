@@ -136,3 +136,25 @@ def test_a_running_miner_serves_metrics_on_loopback(setup) -> None:  # noqa: F81
         stop(proc)
     log = log_path.read_text()
     assert f"url=http://127.0.0.1:{mport}/metrics" in log
+
+
+async def test_a_validator_running_newer_code_makes_the_miner_warn(miner, keys, monkeypatch, caplog) -> None:
+    """Every signed request names the caller's release; a newer one than the miner's is flagged once."""
+    import dojo.transport.client as transport_client
+    from dojo import __spec_version__
+    from dojo.versions import release_of
+
+    app = app_of(miner)
+    async with SignedClient(keys.validator, timeout=10) as client:
+        await client.post(miner.url, miner.hotkey, "/v1/heartbeat", {}, HeartbeatReply)
+        assert metric(app, "dojo_miner_newest_validator_spec_version") == __spec_version__
+        assert metric(app, "dojo_miner_outdated_vs_validators") == 0
+        newer = release_of(__spec_version__ + 1)
+        monkeypatch.setattr(transport_client, "__version__", newer)
+        with caplog.at_level("WARNING"):
+            await client.post(miner.url, miner.hotkey, "/v1/heartbeat", {}, HeartbeatReply)
+            await client.post(miner.url, miner.hotkey, "/v1/heartbeat", {}, HeartbeatReply)
+    assert metric(app, "dojo_miner_newest_validator_spec_version") == __spec_version__ + 1
+    assert metric(app, "dojo_miner_outdated_vs_validators") == 1
+    warnings = [r for r in caplog.records if r.getMessage() == "version.outdated"]
+    assert len(warnings) == 1 and warnings[0].fields["validator_version"] == newer  # type: ignore[attr-defined]

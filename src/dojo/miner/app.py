@@ -25,7 +25,7 @@ from dojo.chain.base import Chain
 from dojo.config import Settings
 from dojo.logs import log
 from dojo.miner.body_limit import BodyLimit
-from dojo.miner.metrics import MinerMetrics, check_chain_version
+from dojo.miner.metrics import MinerMetrics, check_chain_version, check_peer_version
 from dojo.miner.store import TaskMap
 from dojo.miner.worker_client import (
     WorkerApiBadReply,
@@ -35,6 +35,7 @@ from dojo.miner.worker_client import (
     WorkerApiUnavailable,
 )
 from dojo.protocol import MAX_LABELLERS_PER_TASK, Empty, Feedback, HeartbeatReply, ResultsReply, Task, TaskAccepted
+from dojo.transport.client import VERSION_HEADER
 from dojo.transport.server import ValidatorGate
 
 if TYPE_CHECKING:
@@ -109,10 +110,12 @@ def create_app(settings: Settings, wallet: Wallet, chain: Chain, worker_client: 
     async def gated(request: Request) -> str:
         """The gate, counting each refusal by reason."""
         try:
-            return await gate(request)
+            caller = await gate(request)
         except HTTPException as exc:
             metrics.rejected(exc.status_code, str(exc.detail))
             raise
+        check_peer_version(metrics, request.headers.get(VERSION_HEADER), caller)
+        return caller
 
     async def watch_versions() -> None:
         """Compare this miner's spec version with the chain's required one, once per epoch."""

@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from dojo import __spec_version__, __version__
 from dojo.chain.base import ChainError
 from dojo.logs import log
+from dojo.versions import spec_of
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,17 @@ class MinerMetrics:
         self.outdated = Gauge(
             "dojo_miner_outdated", "1 when the chain expects a newer spec version than this miner's", registry=r
         )
+        self.newest_peer_spec_version = Gauge(
+            "dojo_miner_newest_validator_spec_version",
+            "The newest spec version a validator's requests reported (0: none yet)",
+            registry=r,
+        )
+        self.peer_outdated = Gauge(
+            "dojo_miner_outdated_vs_validators",
+            "1 when a validator runs a newer spec version than this miner",
+            registry=r,
+        )
+        self.newest_peer = 0  # the newest spec version a validator reported, mirrored in the gauge above
         self.spec_version.set(__spec_version__)
         for outcome in ("new", "repeated"):
             self.tasks_received.labels(outcome)
@@ -135,3 +147,29 @@ async def check_chain_version(chain: Any, metrics: MinerMetrics, last: int | Non
             hint="the subnet requires a newer Dojo: update (git pull && pip install -e .) and restart",
         )
     return required
+
+
+def check_peer_version(metrics: MinerMetrics, reported: str | None, caller: str) -> bool:
+    """Note the release a validator's request reported; warn (log + metric) the first time it is newer.
+
+    Returns True when this call raised the newest version seen. ``reported`` is the request's
+    ``x-dojo-version`` header (absent from older validators: nothing to compare).
+    """
+    spec = spec_of(reported or "")
+    if spec is None or spec <= metrics.newest_peer:
+        return False
+    metrics.newest_peer = spec
+    metrics.newest_peer_spec_version.set(spec)
+    if spec > __spec_version__:
+        metrics.peer_outdated.set(1)
+        log(
+            logger,
+            "version.outdated",
+            level=logging.WARNING,
+            version=__version__,
+            spec_version=__spec_version__,
+            validator=caller,
+            validator_version=reported,
+            hint="a validator runs a newer Dojo: update (git pull && pip install -e .) and restart",
+        )
+    return True

@@ -27,6 +27,7 @@ import httpx
 from bittensor import http_auth
 from pydantic import BaseModel, ValidationError
 
+from dojo import __version__
 from dojo.logs import log
 from dojo.transport.errors import BadReply, Rejected, Timeout, TransportError, Unreachable
 from dojo.transport.pools import PerOriginTransport
@@ -42,6 +43,8 @@ M = TypeVar("M", bound=BaseModel)
 Body = Union[BaseModel, Mapping[str, Any]]
 
 DEFAULT_MAX_REPLY_BYTES = 16 * 1024 * 1024
+#: The caller's Dojo release, sent with every request so the receiver can tell it runs older code.
+VERSION_HEADER = "x-dojo-version"
 _SR25519 = 1  # bittensor's crypto_type for sr25519 (bittensor.wallets.CRYPTO_TYPE_NAMES)
 _DETAIL_CHARS = 300
 
@@ -212,6 +215,7 @@ class SignedClient:
         # Sign the request target exactly as it goes on the wire (percent-encoding included).
         headers = self.auth_headers("POST", url.raw_path.decode("ascii"), raw, receiver)
         headers["content-type"] = "application/json"
+        headers[VERSION_HEADER] = __version__  # advisory (not signed): lets a miner see it runs older code
         request = httpx.Request("POST", url, content=raw, headers=headers, extensions={"timeout": self._timeouts})
         response = await self._transport.handle_async_request(request)
         try:
