@@ -244,6 +244,7 @@ def test_unreadable_metagraph_fails_closed_with_503(keys: Keys, http: httpx.Clie
     with ThreadServer(gated_app(gate, calls), free_port()) as srv:
         resp = send(http, srv.url, b"{}", signed(keys.validator, b"{}", keys.miner.ss58_address))
         assert resp.status_code == 503
+        assert resp.headers["retry-after"] == "5"
         assert "metagraph unavailable (ConnectionError: chain endpoint refused" in resp.json()["detail"]
         # Once the chain answers again, the same validator gets through.
         source.metagraph = keys.metagraph()

@@ -119,6 +119,7 @@ def test_unreachable_redis_fails_closed_with_503() -> None:
         resp = http.post(srv.url + "/v1/echo", content=body, headers=headers)
         assert resp.status_code == 503, resp.text
         assert "replay protection unavailable" in resp.json()["detail"]
+        assert resp.headers["retry-after"] == "5"
     assert calls.count == 0
 
 

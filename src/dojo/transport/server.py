@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+#: Seconds a caller is told to wait (Retry-After) when the gate cannot check a request right now (503).
+RETRY_AFTER_S = 5
 
 _AUTH_KIND: dict[type, str] = {
     http_auth.MalformedAuth: "malformed or missing signature headers",
@@ -138,6 +140,8 @@ class ValidatorGate:
             hotkey=(hotkey or request.headers.get(http_auth.HEADER_HOTKEY, "-"))[:64],  # unauthenticated input
         )
         headers = {"WWW-Authenticate": http_auth.PROTOCOL} if status == 401 else None
+        if status == 503:
+            headers = {"Retry-After": str(RETRY_AFTER_S)}
         return HTTPException(status_code=status, detail=reason, headers=headers)
 
     async def _read_body(self, request: Request) -> bytes:
@@ -184,7 +188,7 @@ class ValidatorGate:
         try:
             neuron = await self.metagraph.lookup(hotkey)
         except MetagraphUnavailable as exc:
-            raise HTTPException(status_code=503, detail=str(exc)) from None
+            raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": str(RETRY_AFTER_S)}) from None
         if neuron is None:
             snap = self.metagraph.snapshot
             where = f"subnet {snap.netuid} at block {snap.block}" if snap else "the subnet"

@@ -22,7 +22,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import Field, StringConstraints, ValidationError
+from pydantic import BaseModel, Field, StringConstraints, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -45,6 +45,21 @@ class ExternalTaskIn(protocol.Strict):
 
 
 MAX_BATCH = 500
+
+
+class ErrorReply(BaseModel):
+    """Every error this API answers: what was wrong and what was expected."""
+
+    detail: str
+
+
+#: The error replies every operation may send, documented in the shape they are sent.
+ERROR_REPLIES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorReply, "description": "The body could not be parsed (not JSON, or not UTF-8)"},
+    401: {"model": ErrorReply, "description": "Missing or wrong bearer token"},
+    413: {"model": ErrorReply, "description": "The body is larger than the API accepts"},
+    422: {"model": ErrorReply, "description": "The input is not valid: each problem as `field: message`"},
+}
 STATES = ("queued", "dispatched", "done", "failed")
 
 
@@ -239,7 +254,7 @@ def create_external_app(settings: Settings, store: ValidatorStore) -> FastAPI:
     token = settings.validator.external_api_token or ""
     queue = ExternalQueue(store)
     bearer = HTTPBearer(auto_error=False)
-    app = FastAPI(title="Dojo validator — external tasks", version="1")
+    app = FastAPI(title="Dojo validator — external tasks", version="1", responses=ERROR_REPLIES)
 
     def auth(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
         if not token or creds is None or not hmac.compare_digest(creds.credentials.encode(), token.encode()):
@@ -254,7 +269,15 @@ def create_external_app(settings: Settings, store: ValidatorStore) -> FastAPI:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.post("/api/v1/external-tasks", status_code=201, dependencies=[Depends(auth)])
+    @app.post(
+        "/api/v1/external-tasks",
+        status_code=201,
+        dependencies=[Depends(auth)],
+        responses={
+            200: {"description": "Already submitted with this client_id and content: the existing request"},
+            409: {"model": ErrorReply, "description": "This client_id was submitted with other content"},
+        },
+    )
     async def submit(task: ExternalTaskIn) -> Any:
         try:
             found = await asyncio.to_thread(queue.submit, task)
@@ -295,7 +318,11 @@ def create_external_app(settings: Settings, store: ValidatorStore) -> FastAPI:
     ) -> dict[str, Any]:
         return await asyncio.to_thread(queue.page, state, after, limit)
 
-    @app.get("/api/v1/external-tasks/{rid}", dependencies=[Depends(auth)])
+    @app.get(
+        "/api/v1/external-tasks/{rid}",
+        dependencies=[Depends(auth)],
+        responses={404: {"model": ErrorReply, "description": "No external task with this id"}},
+    )
     async def status(rid: uuid.UUID) -> dict[str, Any]:
         found = await asyncio.to_thread(queue.get, str(rid))
         if found is None:
