@@ -132,6 +132,35 @@ def test_an_older_miner_store_gains_the_new_columns(tmp_path: Path) -> None:
     assert summary.last_score is None
 
 
+def test_miners_opening_one_older_store_together_upgrade_it_once(tmp_path: Path) -> None:
+    """The local network's miners share one miner.db and start at once: none may fail on the upgrade."""
+    import subprocess
+    import sys
+
+    with sqlite3.connect(tmp_path / "miner.db") as db:
+        db.execute(
+            "CREATE TABLE task_map (validator_hotkey TEXT NOT NULL, task_id TEXT NOT NULL, worker_task_id TEXT NOT "
+            "NULL, expire_at TEXT NOT NULL, created_at TEXT NOT NULL, feedback_at TEXT, PRIMARY KEY (validator_hotkey, "
+            "task_id))"
+        )
+    code = (
+        "import sys, time; from pathlib import Path; from dojo.miner.store import TaskMap\n"
+        "start = float(sys.argv[2])\n"
+        "while time.time() < start: pass\n"
+        "TaskMap(Path(sys.argv[1])).close()\n"
+    )
+    start = f"{__import__('time').time() + 3:.3f}"  # every process opens the store at the same moment
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "miner.db"), start], stderr=subprocess.PIPE)
+        for _ in range(6)
+    ]
+    errors = [p.communicate(timeout=60)[1].decode() for p in procs]
+    assert all(p.returncode == 0 for p in procs), errors
+    with sqlite3.connect(tmp_path / "miner.db") as db:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(task_map)")]
+    assert columns.count("results") == 1 and columns.count("score") == 1
+
+
 async def fill_worker_api(home: Path, url: str | None = None) -> None:
     """A miner with 3 tasks, 2 subscribed labellers who answered the first, and one who only signed in."""
     from dojo.worker_api.app import create_app

@@ -69,11 +69,19 @@ class TaskMap:
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10.0)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_SCHEMA)
-        have = {row[1] for row in self._db.execute("PRAGMA table_info(task_map)")}
-        for name, kind in _ADDED_COLUMNS:
-            if name not in have:
-                self._db.execute(f"ALTER TABLE task_map ADD COLUMN {name} {kind}")
+        # Several miners of one machine may share this file and start together: the schema check and
+        # its upgrade run under SQLite's write lock, so only one of them adds a missing column.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute(_SCHEMA)
+            have = {row[1] for row in self._db.execute("PRAGMA table_info(task_map)")}
+            for name, kind in _ADDED_COLUMNS:
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE task_map ADD COLUMN {name} {kind}")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def close(self) -> None:
         """Close the database."""
