@@ -38,7 +38,7 @@ test: $(STAMP) browser promtool $(JS)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP) browser
-	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	@for f in bench/[!_]*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts

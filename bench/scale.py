@@ -33,7 +33,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-PG_ADMIN = os.environ.get("DOJO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+from _servers import PG_ADMIN, drop_pg, free_port, stop, wait_ok  # bench/ is on sys.path when a bench runs
+
 REDIS = os.environ.get("DOJO_TEST_REDIS", "redis://127.0.0.1:6379/0")
 SECRET = "scale-bench-" + "x" * 40
 STATUSES = ["all", "open", "completed", "expired"]
@@ -48,13 +49,6 @@ def create_pg() -> tuple[str, str]:
     with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     return name, PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1) + f"/{name}"
-
-
-def drop_pg(name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def seed(db_url: str, n_labellers: int, n_tasks: int) -> tuple[list[str], list[dict[str, Any]]]:
@@ -122,14 +116,6 @@ def seed(db_url: str, n_labellers: int, n_tasks: int) -> tuple[list[str], list[d
 
 
 # ---------------------------------------------------------------- server
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(home: Path, db_url: str, port: int, workers: int, redis_prefix: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -145,32 +131,6 @@ def start_server(home: Path, db_url: str, port: int, workers: int, redis_prefix:
     return subprocess.Popen(
         [sys.executable, "-m", "dojo.cli.app", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-
-
-def wait_ok(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited early with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"server at {url} did not come up within {timeout} s")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(20)
 
 
 def tree_cpu_seconds(pid: int) -> float:

@@ -30,12 +30,13 @@ from typing import Any
 
 from fastapi import Request  # module level: the bare peer's handler annotation is resolved from these globals
 
+from _servers import PG_ADMIN, drop_pg, free_port, stop, wait_ok  # bench/ is on sys.path when a bench runs
+
 LABELLERS = 32
 TASKS = 10_000
 PHASE_REQUESTS = 4_000  # per phase, at most
 PHASE_SECONDS = 8.0  # per phase, at most
 SECRET = "bench-secret-" + "x" * 40
-PG_ADMIN = os.environ.get("DOJO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -144,30 +145,6 @@ def seed(db_url: str) -> tuple[list[str], list[dict[str, Any]]]:
 
 
 # ---------------------------------------------------------------- processes
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_ok(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited early with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"server at {url} did not come up within {timeout} s")
-
-
 def start_worker_api(home: Path, db_url: str, port: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -186,16 +163,6 @@ def start_worker_api(home: Path, db_url: str, port: int) -> subprocess.Popen[byt
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(15)
 
 
 # ---------------------------------------------------------------- load
@@ -320,13 +287,6 @@ def pg_database() -> tuple[str, str] | None:
     except Exception as exc:  # noqa: BLE001 - report and go on with SQLite alone
         print(f"postgres: unavailable ({exc}); measuring SQLite only")
         return None
-
-
-def drop_pg(name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def bench_backend(label: str, db_url: str, home: Path, limit: int, seconds: float) -> dict[str, dict[str, Phase]]:
