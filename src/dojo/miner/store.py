@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,6 +28,8 @@ CREATE TABLE IF NOT EXISTS task_map (
 """
 # columns added after the first release: (name, SQL type); added in place to an older file
 _ADDED_COLUMNS = (("results", "INTEGER"), ("score", "REAL"))
+#: How long opening the store may wait for other processes opening it at the same moment.
+OPEN_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -67,10 +70,21 @@ class TaskMap:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10.0)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        # Several miners of one machine may share this file and start together. Switching to WAL
+        # needs the file to itself, and SQLite answers "locked" at once (no busy wait) when another
+        # process switches at the same moment: that one step is tried again until it goes through.
+        deadline = time.monotonic() + OPEN_TIMEOUT_S
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
         self._db.execute("PRAGMA synchronous=NORMAL")
-        # Several miners of one machine may share this file and start together: the schema check and
-        # its upgrade run under SQLite's write lock, so only one of them adds a missing column.
+        # The schema check and its upgrade run under SQLite's write lock (a busy wait), so only one
+        # of the miners adds a missing column.
         self._db.execute("BEGIN IMMEDIATE")
         try:
             self._db.execute(_SCHEMA)
