@@ -78,7 +78,10 @@ def test_local_network_ranks_crews_and_survives_a_dead_miner(tmp_path: Path, mon
     assert "miner3 was down for the later rounds" in text
     # the external task was judged by people
     assert result.external and result.external[0]["state"] == "done", result.external
-    assert result.external[0]["result"]["labellers"] >= 3
+    # Only miners with a proven ground-truth record vote (DESIGN §7): which of them the external task
+    # reached depends on when it was queued, so at least one person's labels count, never none.
+    judged = result.external[0]["result"]
+    assert judged["labellers"] >= 1 and len(judged["scores"]) >= 2, result.external
     # the dataset has one row per labelled task, and loads
     import datasets
 
