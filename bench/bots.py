@@ -54,8 +54,8 @@ from arena import (
     summarise,
     task_features,
 )
+from dojo.errors import InstanceError
 from dojo.localnet.processes import Service, free_port
-from dojo.synthetic.instances import InstanceError
 from dojo.validator.copies import default_obfuscator, plan_copies
 from dojo.validator.slots import instance_seed
 from dojo.validator.sources import source_task
@@ -144,7 +144,8 @@ def miner_copies(raws: list[dict[str, Any]], seed: int, expire_at: datetime, wor
             task = src.task
         pairs.append((task, miner))
         families.append(family_of(raw))
-    assignments = plan_copies(pairs, seed, expire_at, default_obfuscator(), workers=workers)
+    # on threads (``--threads``), not the process pool: the phases' CPU is this process's
+    assignments = plan_copies(pairs, seed, expire_at, default_obfuscator(), workers=workers, processes=0)
     out = []
     for (task, _), a, family in zip(pairs, assignments, families, strict=True):
         truth = task.ground_truth or {}

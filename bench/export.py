@@ -1,17 +1,15 @@
-"""Bench: dataset export streamed from a big store, and bulk submit of external tasks.
+"""Bench: dataset export streamed from a big store (bulk submit of external tasks: ``bench/bulk_submit.py``).
 
 * **export** — a SQLite validator store with R result rows (tasks of 4 completions × 3 labellers,
   12 result rows per task) is exported as Parquet. Prints result rows/s and the export process's
   peak RSS, at two sizes; memory is flat when the larger store costs (almost) no more memory
   (the ratio is printed; the goal is ≥ 100k rows/s and a ratio ≈ 1).
-* **submit** — N external tasks from a JSONL file, through ``dojo.client.DojoClient.submit_many``
-  against the real external-task API on a loopback port (server and client in one process).
-  Prints tasks/s and peak RSS, at two sizes.
 
-Each measurement runs in a fresh subprocess so peak RSS belongs to it alone.
+Each measurement runs in a fresh subprocess so peak RSS belongs to it alone (the store an export
+reads is filled by another subprocess first).
 
-    python bench/export.py                                  # bounded: 200k/50k rows, 2,500/625 tasks
-    python bench/export.py --rows 1000000 --tasks 10000     # the full sizes
+    python bench/export.py                  # bounded: 200k/50k rows
+    python bench/export.py --rows 1000000   # the full size
 """
 
 from __future__ import annotations
@@ -22,7 +20,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -108,63 +105,33 @@ def fill(url: str, rows: int) -> int:
     return n_tasks
 
 
+def child_fill(rows: int, work: Path) -> dict:
+    t = time.perf_counter()
+    n_tasks = fill(f"sqlite:///{work / f'v{rows}.db'}", rows)
+    return {"tasks": n_tasks, "fill_s": time.perf_counter() - t}
+
+
 def child_export(rows: int, work: Path) -> dict:
+    """The export alone in this process (the store was filled by another), so its peak RSS is the export's."""
     from dojo.dataset import export_dataset
 
     url = f"sqlite:///{work / f'v{rows}.db'}"
-    t = time.perf_counter()
-    n_tasks = fill(url, rows)
-    fill_s = time.perf_counter() - t
     base = peak_rss_mib()
     t, cpu = time.perf_counter(), time.process_time()
     summary = export_dataset(url, work / f"out{rows}", fmt="parquet", batch_size=512)
     secs, cpu = time.perf_counter() - t, time.process_time() - cpu
+    n_rows = -(-rows // PER_TASK) * PER_TASK
     return {
-        "rows": n_tasks * PER_TASK,
+        "rows": n_rows,
         "tasks": summary.tasks,
         "pairs": summary.pairs,
         "secs": secs,
-        "fill_s": fill_s,
-        "rows_per_s": n_tasks * PER_TASK / secs,
-        "rows_per_cpu_s": n_tasks * PER_TASK / cpu,  # the machine may be shared: CPU time is the steadier figure
+        "cpu_s": cpu,
+        "rows_per_s": n_rows / secs,
+        "rows_per_cpu_s": n_rows / cpu,  # the machine may be shared: CPU time is the steadier figure
         "peak_mib": peak_rss_mib(),
         "rss_before_mib": base,
     }
-
-
-def child_submit(n: int, work: Path) -> dict:
-    import uvicorn
-
-    from dojo.client import DojoClient, read_rows
-    from dojo.config import load_settings
-    from dojo.localnet.processes import free_port
-    from dojo.validator.external import create_external_app
-    from dojo.validator.store.repo import ValidatorStore
-
-    src = work / f"in{n}.jsonl"
-    with open(src, "w") as fh:
-        for i in range(n):
-            responses = [CONTENT.format(i=i, k=k) for k in range(COMPLETIONS)]
-            fh.write(json.dumps({"id": f"c{i}", "prompt": f"make thing {i}", "responses": responses}) + "\n")
-    store = ValidatorStore(f"sqlite:///{work / f's{n}.db'}")
-    app = create_external_app(load_settings(validator__external_api_token="t"), store)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    th = threading.Thread(target=server.run, daemon=True)
-    th.start()
-    while not server.started:
-        time.sleep(0.02)
-    with DojoClient(f"http://127.0.0.1:{port}", token="t") as client:
-        t = time.perf_counter()
-        report = client.submit_many(read_rows(src))
-        secs = time.perf_counter() - t
-        t = time.perf_counter()
-        again = client.submit_many(read_rows(src))
-        rerun_s = time.perf_counter() - t
-    server.should_exit = True
-    th.join(10)
-    assert report.created == n and again.existing == n and not report.errors, (report, again)
-    return {"tasks": n, "secs": secs, "tasks_per_s": n / secs, "rerun_per_s": n / rerun_s, "peak_mib": peak_rss_mib()}
 
 
 def run_child(kind: str, size: int, work: Path) -> dict:
@@ -182,46 +149,35 @@ def run_child(kind: str, size: int, work: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=200_000, help="result rows of the larger export (full: 1000000)")
-    ap.add_argument("--tasks", type=int, default=2_500, help="external tasks of the larger submit (full: 10000)")
-    ap.add_argument("--only", choices=["export", "submit"], default=None)
-    ap.add_argument("--child", choices=["export", "submit"], help=argparse.SUPPRESS)
+    ap.add_argument("--child", choices=["fill", "export"], help=argparse.SUPPRESS)
     ap.add_argument("--size", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        fn = child_export if args.child == "export" else child_submit
+        fn = {"fill": child_fill, "export": child_export}[args.child]
         print(json.dumps(fn(args.size, args.work)))
         return
     with tempfile.TemporaryDirectory(prefix="dojo-bench-export-") as tmp:
         work = Path(tmp)
-        if args.only in (None, "export"):
-            small, big = (run_child("export", s, work) for s in (args.rows // 4, args.rows))
-            print("export (Parquet, 4 completions × 3 labellers per task, fresh process per size)")
+        sizes = (args.rows // 4, args.rows)
+        for size in sizes:
+            run_child("fill", size, work)
+        small, big = (run_child("export", s, work) for s in sizes)
+        print("export (Parquet, 4 completions × 3 labellers per task; each export alone in a fresh process)")
+        print(
+            f"{'result rows':>12} {'tasks':>8} {'pairs':>8} {'secs':>7} {'CPU-s':>7} {'rows/s':>9} {'rows/CPU-s':>11} "
+            f"{'RSS at start':>13} {'peak RSS MiB':>13}"
+        )
+        for r in (small, big):
             print(
-                f"{'result rows':>12} {'tasks':>8} {'pairs':>8} {'secs':>7} {'rows/s':>9} {'rows/CPU-s':>11} "
-                f"{'peak RSS MiB':>13}"
+                f"{r['rows']:>12,} {r['tasks']:>8,} {r['pairs']:>8,} {r['secs']:>7.1f} {r['cpu_s']:>7.1f} "
+                f"{r['rows_per_s']:>9,.0f} {r['rows_per_cpu_s']:>11,.0f} {r['rss_before_mib']:>13.0f} "
+                f"{r['peak_mib']:>13.0f}"
             )
-            for r in (small, big):
-                print(
-                    f"{r['rows']:>12,} {r['tasks']:>8,} {r['pairs']:>8,} {r['secs']:>7.1f} "
-                    f"{r['rows_per_s']:>9,.0f} {r['rows_per_cpu_s']:>11,.0f} {r['peak_mib']:>13.0f}"
-                )
-            print(
-                f"  rows ×{big['rows'] / small['rows']:.1f} → peak memory ×{big['peak_mib'] / small['peak_mib']:.2f} "
-                f"(flat ≈ 1); {big['rows_per_cpu_s'] / 1e5:.2f}× the 100k rows/s goal per CPU-second"
-            )
-        if args.only in (None, "submit"):
-            small, big = (run_child("submit", s, work) for s in (args.tasks // 4, args.tasks))
-            print("bulk submit (JSONL → DojoClient.submit_many → external API on loopback, SQLite store)")
-            print(f"{'tasks':>8} {'secs':>7} {'tasks/s':>9} {'re-run tasks/s':>15} {'peak RSS MiB':>13}")
-            for r in (small, big):
-                print(
-                    f"{r['tasks']:>8,} {r['secs']:>7.1f} {r['tasks_per_s']:>9,.0f} {r['rerun_per_s']:>15,.0f} "
-                    f"{r['peak_mib']:>13.0f}"
-                )
-            print(
-                f"  tasks ×{big['tasks'] / small['tasks']:.1f} → peak memory ×{big['peak_mib'] / small['peak_mib']:.2f}"
-            )
+        print(
+            f"  rows ×{big['rows'] / small['rows']:.1f} → peak memory ×{big['peak_mib'] / small['peak_mib']:.2f} "
+            f"(flat ≈ 1); {big['rows_per_cpu_s'] / 1e5:.2f}× the 100k rows/s goal per CPU-second"
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,10 @@
-"""Scale bench (a): the worker API with 1 and 2 processes on PostgreSQL + Redis under many labellers.
+"""Scale benches: (a) the worker API under many labellers, (b) a validator round at 256 miners.
+
+``--part a`` (this file), ``--part b`` (``bench/_scale_round.py``: one validator round against a fleet
+of fake miners over signed HTTP, time and peak memory per stage), ``--part all`` (default: both,
+each bounded in time).
+
+(a) The worker API with 1 and 2 processes on PostgreSQL + Redis under many labellers.
 
 For each process count a fresh PostgreSQL database is seeded (one miner, ``--tasks`` open tasks,
 ``--labellers`` labellers linked to it, session tokens minted for them) and ``dojo worker-api
@@ -14,8 +20,10 @@ Every phase is bounded in requests and in seconds. Per phase it prints req/s, p5
 errors (any non-200) and the server's CPU seconds (supervisor + workers; PostgreSQL's and Redis's
 own CPU not counted), and requests per server CPU-second. The client shares the machine's cores.
 
-    python bench/scale.py                                   # small: 64 labellers, a few seconds a phase
-    python bench/scale.py --labellers 1000 --concurrency 256 --seconds 20
+    python bench/scale.py --part a                          # small: 64 labellers, a few seconds a phase
+    python bench/scale.py --part a --labellers 1000 --concurrency 256 --seconds 20
+    python bench/scale.py --part b                          # 256 miners x 4 tasks (about a minute)
+    python bench/scale.py --part b --miners 32 --tasks-per-miner 2   # quick
 """
 
 from __future__ import annotations
@@ -282,7 +290,10 @@ def bench(workers: int, args: argparse.Namespace, home: Path) -> list[Phase]:
 
 
 def main() -> None:
+    import _scale_round as scale_round  # part (b); bench/ is on sys.path
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--part", choices=["a", "b", "all"], default="all", help="which bench to run")
     parser.add_argument("--labellers", type=int, default=64, help="simulated people in the human phase (≤ 1000)")
     parser.add_argument("--concurrency", type=int, default=32, help="labellers in the flat-out phases")
     parser.add_argument("--tasks", type=int, default=2000, help="open tasks seeded")
@@ -290,9 +301,19 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=4000, help="bound of requests per phase")
     parser.add_argument("--think-s", type=float, default=1.0, help="mean pause of a person between actions")
     parser.add_argument("--processes", default="1,2", help="worker-API process counts to compare")
+    round_args = parser.add_argument_group("part b: a validator round")
+    scale_round.add_arguments(round_args)  # type: ignore[arg-type]
     args = parser.parse_args()
     if not 1 <= args.labellers <= 1000:
         parser.error("--labellers must be within 1..1000")
+    if args.part in ("a", "all"):
+        run_worker_api(args)
+    if args.part in ("b", "all"):
+        scale_round.run(args)
+
+
+def run_worker_api(args: argparse.Namespace) -> None:
+    """Part (a): the worker API with each process count, then the table."""
     import tempfile
 
     rows: dict[int, list[Phase]] = {}

@@ -6,11 +6,12 @@ Every model rejects unknown fields and bounds every string and list, so that bad
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, model_validator
 
 MAX_PROMPT_CHARS = 64 * 1024
 MAX_RESPONSE_CHARS = 512 * 1024
@@ -42,14 +43,58 @@ class ScoreCriterion(Strict):
             raise ValueError(f"score criterion needs min < max, got min={self.min} max={self.max}")
         return self
 
+    @property
+    def is_ranking(self) -> bool:
+        return False
+
+    def better(self, value: float, n: int) -> float:
+        """``value`` on the criterion's own "higher is better" axis (a score already is)."""
+        return float(value)
+
+    def unit(self, value: float, n: int) -> float:
+        """``value`` on the common ``[0, 1]`` axis, 1 = best: ``(value − min) / (max − min)``."""
+        return (float(value) - self.min) / (self.max - self.min)
+
+    def step(self, n: int) -> float:
+        """One point of the scale on the ``[0, 1]`` axis of :meth:`unit`."""
+        return 1.0 / (self.max - self.min)
+
 
 class RankingCriterion(Strict):
     """A full order of the completions: each value is a rank, 0 = best, each rank used once."""
 
     type: Literal["ranking"] = "ranking"
 
+    @property
+    def is_ranking(self) -> bool:
+        return True
 
-Criterion = Annotated[Union[ScoreCriterion, RankingCriterion], Field(discriminator="type")]
+    def better(self, value: float, n: int) -> float:
+        """A rank (0 = best) among ``n`` as a score, higher is better: ``n − 1 − rank``."""
+        return float(n - 1 - value)
+
+    def unit(self, value: float, n: int) -> float:
+        """A rank on the common ``[0, 1]`` axis, 1 = best."""
+        return (n - 1 - float(value)) / (n - 1) if n > 1 else 1.0
+
+    def step(self, n: int) -> float:
+        """One rank on the ``[0, 1]`` axis of :meth:`unit`."""
+        return 1.0 / (n - 1) if n > 1 else 1.0
+
+
+AnyCriterion = Union[ScoreCriterion, RankingCriterion]
+Criterion = Annotated[AnyCriterion, Field(discriminator="type")]
+_CRITERION = TypeAdapter(Criterion)
+
+
+def as_criterion(raw: AnyCriterion | Mapping[str, Any] | None) -> AnyCriterion:
+    """The one typed criterion for a stored or wire value: a model passes through, a mapping (as kept in a
+    JSON column) is validated, None is the default 1–10 score. Every part reads criteria through this."""
+    if isinstance(raw, (ScoreCriterion, RankingCriterion)):
+        return raw
+    if raw is None:
+        return ScoreCriterion(min=1, max=10)
+    return _CRITERION.validate_python(dict(raw))
 
 
 class Response(Strict):
@@ -74,6 +119,17 @@ class Task(Strict):
         if len(set(ids)) != len(ids):
             raise ValueError("completion_id values must be unique within a task")
         return self
+
+
+class ExternalTask(Strict):
+    """What a data consumer submits to a validator's external-task API (``dojo.client`` sends it): a prompt,
+    2–16 responses (HTML documents), the criteria, and the consumer's own id for the task."""
+
+    prompt: Annotated[str, StringConstraints(min_length=1, max_length=MAX_PROMPT_CHARS)]
+    responses: list[Response] = Field(min_length=MIN_RESPONSES, max_length=MAX_RESPONSES)
+    criteria: Criterion = Field(default_factory=lambda: ScoreCriterion(type="score", min=1, max=10))
+    #: the consumer's own id for the task; submitting it again returns the first request, never a copy
+    client_id: ShortStr | None = None
 
 
 def check_values(

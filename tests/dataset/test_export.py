@@ -3,76 +3,32 @@
 from __future__ import annotations
 
 import json
-import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from storefill import T0, Spec, fill_store
 
 from dojo.dataset import export_dataset
-from dojo.validator.store.db import Database
-from dojo.validator.store.models import Assignment, Result, Round, Task
-
-T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
 
 def _fill(url: str, n_tasks: int, labelled: int, state: str = "scored") -> list[str]:
     """Tasks 0..n-1; the first ``labelled`` get two labellers (one agreeing with the truth, one not)."""
-    db = Database(url)
-    ids = []
-    with db.transaction() as s:
-        s.add(Round(id=1, state="scored", created_at=T0))
-        for i in range(n_tasks):
-            tid = str(uuid.uuid4())
-            ids.append(tid)
-            cids = [str(uuid.uuid4()) for _ in range(4)]
-            s.add(
-                Task(
-                    id=tid,
-                    round_id=1,
-                    position=i,
-                    source="synthetic",
-                    state=state,
-                    prompt=f"make thing {i}",
-                    criteria={"type": "score", "min": 1, "max": 10},
-                    responses=[
-                        {"completion_id": c, "content": f"<html>{i}-{k}</html>", "model": f"m{k}"}
-                        for k, c in enumerate(cids)
-                    ],
-                    ground_truth={c: k for k, c in enumerate(cids)},
-                    created_at=T0 + timedelta(minutes=i),
-                )
+    two = [[10 - 3 * k for k in range(4)], [9 - 2 * k for k in range(4)]]
+    return fill_store(
+        url,
+        [
+            Spec(
+                [f"<html>{i}-{k}</html>" for k in range(4)],
+                two if i < labelled else [],
+                labellers=["0xaaa", "0xbbb"],
+                models=[f"m{k}" for k in range(4)],
+                state=state,
             )
-            s.flush()
-            a = Assignment(
-                task_id=tid,
-                uid=1,
-                hotkey="5Fminer",
-                address="http://x",
-                miner_task_id=str(uuid.uuid4()),
-                completion_map={c: c for c in cids},
-                payload={},
-                expire_at=T0,
-                state="collected",
-                updated_at=T0,
-            )
-            s.add(a)
-            s.flush()
-            if i < labelled:
-                for k, c in enumerate(cids):
-                    s.add(
-                        Result(
-                            assignment_id=a.id, labeller_id="0xaaa", completion_id=c, value=10 - 3 * k, submitted_at=T0
-                        )
-                    )
-                    s.add(
-                        Result(
-                            assignment_id=a.id, labeller_id="0xbbb", completion_id=c, value=9 - 2 * k, submitted_at=T0
-                        )
-                    )
-    db.dispose()
-    return ids
+            for i in range(n_tasks)
+        ],
+    )
 
 
 def test_parquet_rows_and_pairs(tmp_path: Path) -> None:
@@ -92,6 +48,8 @@ def test_parquet_rows_and_pairs(tmp_path: Path) -> None:
     p = pairs[0]
     assert set(p) >= {"prompt", "chosen", "rejected", "margin"} and p["margin"] > 0
     assert p["chosen"] == "<html>0-0</html>" and p["rejected"] == "<html>0-1</html>"
+    # batches of 2 tasks are gathered into row groups of a few MiB, not one small row group per batch
+    assert pq.ParquetFile(summary.files[0]).metadata.num_row_groups == 1
 
 
 def test_jsonl_and_since(tmp_path: Path) -> None:
@@ -132,3 +90,30 @@ def test_bad_format_is_clear(tmp_path: Path) -> None:
 
     with pytest.raises(DojoError, match="unknown format"):
         export_dataset(f"sqlite:///{tmp_path / 'v.db'}", tmp_path / "out", fmt="csv")
+
+
+def test_a_stored_criterion_that_is_not_one_names_its_task(tmp_path: Path) -> None:
+    from dojo.errors import DojoError
+
+    url = f"sqlite:///{tmp_path / 'v.db'}"
+    ids = fill_store(url, [Spec(["a", "b"], [[5, 5]], criteria={"type": "score", "min": 5, "max": 5})])
+    with pytest.raises(DojoError, match=f"task {ids[0]}: the stored criteria .* not a valid criterion"):
+        export_dataset(url, tmp_path / "out", fmt="parquet")
+
+
+def test_stored_timestamps_of_either_database_become_utc() -> None:
+    from datetime import datetime, timezone
+
+    from dojo.dataset.rows import timestamps
+
+    utc = timezone.utc
+    sqlite_text = ["2026-11-01 00:00:03.123456", "2026-11-01 00:00:00", None]
+    assert timestamps(sqlite_text).to_pylist() == [
+        datetime(2026, 11, 1, 0, 0, 3, 123456, tzinfo=utc),
+        datetime(2026, 11, 1, tzinfo=utc),
+        None,
+    ]
+    # text Arrow does not parse as a plain timestamp (here: an offset) is read by Python
+    assert timestamps(["2026-11-01T02:00:00+02:00"]).to_pylist() == [datetime(2026, 11, 1, tzinfo=utc)]
+    naive = [datetime(2026, 11, 1, 5), datetime(2026, 11, 1, 6, tzinfo=utc)]  # PostgreSQL: naive UTC
+    assert timestamps(naive).to_pylist() == [datetime(2026, 11, 1, 5, tzinfo=utc), datetime(2026, 11, 1, 6, tzinfo=utc)]

@@ -5,69 +5,23 @@ from __future__ import annotations
 
 import json
 import sys
-import uuid
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import datasets
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from storefill import SCORE, Spec, fill_store
 
 from dojo.dataset import PairOptions, export_dataset
 from dojo.dataset.pairs import same_when_truncated, tokens
-from dojo.validator.store.db import Database
-from dojo.validator.store.models import Assignment, Result, Round, Task
 
-T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 HEAD = "<html><body>" + " ".join(f"<p>line {k}</p>" for k in range(200))
 
 
 def fill(url: str, tasks: list[tuple[list[str], list[list[float]], dict]]) -> None:
     """One scored task per ``(contents, per-labeller values, criteria)``."""
-    db = Database(url)
-    with db.transaction() as s:
-        s.add(Round(id=1, state="scored", created_at=T0))
-        for i, (contents, values, criteria) in enumerate(tasks):
-            tid, cids = str(uuid.uuid4()), [str(uuid.uuid4()) for _ in contents]
-            s.add(
-                Task(
-                    id=tid,
-                    round_id=1,
-                    position=i,
-                    source="synthetic",
-                    state="scored",
-                    prompt=f"make thing {i}",
-                    criteria=criteria,
-                    responses=[
-                        {"completion_id": c, "content": x, "model": "m"} for c, x in zip(cids, contents, strict=True)
-                    ],
-                    ground_truth={c: k for k, c in enumerate(cids)},
-                    created_at=T0 + timedelta(minutes=i),
-                )
-            )
-            s.flush()
-            a = Assignment(
-                task_id=tid,
-                uid=1,
-                hotkey="5Fminer",
-                address="http://x",
-                miner_task_id=str(uuid.uuid4()),
-                completion_map={c: c for c in cids},
-                payload={},
-                expire_at=T0,
-                state="collected",
-                updated_at=T0,
-            )
-            s.add(a)
-            s.flush()
-            for li, vals in enumerate(values):
-                for c, v in zip(cids, vals, strict=True):
-                    s.add(Result(assignment_id=a.id, labeller_id=f"0x{li}", completion_id=c, value=v, submitted_at=T0))
-    db.dispose()
-
-
-SCORE = {"type": "score", "min": 1, "max": 10}
+    fill_store(url, [Spec(contents, values, criteria) for contents, values, criteria in tasks])
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from dojo.errors import DojoError
 from dojo.localnet.processes import free_port
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_export_trainers import SCORE, fill  # noqa: E402
+from storefill import SCORE, Spec, fill_store  # noqa: E402
 
 TOKEN = "hf_local_test_token"
 
@@ -99,7 +99,7 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
 @pytest.fixture
 def exported(tmp_path: Path) -> Path:
     url = f"sqlite:///{tmp_path / 'v.db'}"
-    fill(url, [([f"<p>a{k}</p>" for k in range(3)], [[10, 5, 1], [9, 6, 2]], SCORE)])
+    fill_store(url, [Spec([f"<p>a{k}</p>" for k in range(3)], [[10, 5, 1], [9, 6, 2]], SCORE)])
     export_dataset(url, tmp_path / "out", fmt="parquet")
     return tmp_path / "out"
 
@@ -116,7 +116,7 @@ def test_push_uploads_the_export_and_its_card(hub: FakeHub, exported: Path) -> N
 
 def test_hf_format_pushes_without_staging_folders(hub: FakeHub, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'v.db'}"
-    fill(url, [([f"<p>a{k}</p>" for k in range(3)], [[10, 5, 1]], SCORE)])
+    fill_store(url, [Spec([f"<p>a{k}</p>" for k in range(3)], [[10, 5, 1]], SCORE)])
     export_dataset(url, tmp_path / "hf", fmt="hf")
     push_export(tmp_path / "hf", "me/hf", endpoint=hub.endpoint)
     paths = set(hub.files["me/hf"])
@@ -142,7 +142,7 @@ def test_cli_push_to_hub(hub: FakeHub, tmp_path: Path, capsys, monkeypatch) -> N
     from clirun import run_dojo
 
     url = f"sqlite:///{tmp_path / 'v.db'}"
-    fill(url, [([f"<p>a{k}</p>" for k in range(3)], [[10, 5, 1]], SCORE)])
+    fill_store(url, [Spec([f"<p>a{k}</p>" for k in range(3)], [[10, 5, 1]], SCORE)])
     monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
     args = ["dataset", "export", "--out", str(tmp_path / "o"), "--db-url", url, "--push-to-hub", "me/cli"]
     r = run_dojo(args, capsys, monkeypatch)

@@ -142,30 +142,6 @@ def _pg(db: str) -> psycopg.Connection[Any]:
     return psycopg.connect(f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{db}", autocommit=True)
 
 
-class PgOracle:
-    """The simulated labellers' eyes (see dojo.localnet.oracle), reading the validator's PostgreSQL store."""
-
-    def __init__(self, db: str) -> None:
-        self.db = db
-
-    def __call__(self, completion_ids: list[str]) -> dict[str, int] | None:
-        try:
-            with _pg(self.db) as conn:
-                rows = conn.execute(
-                    "SELECT a.completion_map, t.ground_truth FROM assignments a JOIN tasks t ON t.id = a.task_id"
-                ).fetchall()
-        except psycopg.errors.UndefinedTable:
-            return None
-        ranks: dict[str, int] = {}
-        for cmap, truth in rows:
-            for miner_cid, orig in cmap.items():
-                if truth and orig in truth:
-                    ranks[miner_cid] = int(truth[orig])
-        if any(c not in ranks for c in completion_ids):
-            return None
-        return {c: ranks[c] for c in completion_ids}
-
-
 def _wait(what: str, check: Any, services: list[Service], timeout: float) -> Any:
     """Poll ``check`` until it returns something truthy; fail with the logs if a service dies or time runs out."""
     deadline = time.monotonic() + timeout
@@ -201,11 +177,12 @@ def test_the_compose_topology_runs_a_round(
     from dojo.chain import chain_params
     from dojo.chain.local import LocalChain
     from dojo.chain.wallets import create_wallet
-    from dojo.cli.keys.client import WorkerApiClient
     from dojo.config import load_settings
     from dojo.localnet.crews import Crew, ResaleBoard, make_brains
     from dojo.localnet.labellers import SimulatedLabeller
+    from dojo.localnet.oracle import TruthOracle
     from dojo.localnet.skills import Skill
+    from dojo.miner.keys_client import KeysClient
 
     for key in list(os.environ):  # nothing of this machine's Dojo settings leaks into the services
         if key.startswith("DOJO_"):
@@ -243,7 +220,7 @@ def test_the_compose_topology_runs_a_round(
             m_env, "api-key", "generate", "--wallet", m_env["DOJO_WALLET_NAME"], "--hotkey", "default", "-q"
         )
         assert api_key and "\n" not in api_key
-        with WorkerApiClient(m_env["DOJO_MINER_WORKER_API_URL"], m.hotkey) as client:
+        with KeysClient(m_env["DOJO_MINER_WORKER_API_URL"], m.hotkey) as client:
             client.authenticate()
             subscription_key, _ = client.generate_key("subscription_key", name="crew")
 
@@ -259,7 +236,7 @@ def test_the_compose_topology_runs_a_round(
         validator.start()
         validator.wait_healthy(120)
 
-        oracle = PgOracle(databases["dojo_validator"])
+        oracle = TruthOracle(f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{databases['dojo_validator']}")
         crews = [Crew.of([Skill.careful, Skill.careful])]
         for j, brain in enumerate(make_brains(crews, 0, oracle, ResaleBoard(), seed=7)):
             labellers.append(
@@ -284,6 +261,7 @@ def test_the_compose_topology_runs_a_round(
                 await asyncio.gather(*tasks)
 
         asyncio.run(label())
+        oracle.close()
         assert sum(lab.submitted for lab in labellers) > 0
 
         # the worker API got the validator's feedback (labellers' grades) through the miner

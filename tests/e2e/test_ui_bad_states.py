@@ -77,14 +77,14 @@ def test_expired_task_is_said_in_words_and_scores_are_kept(page, worker_api: Wor
     )
     assert r.status_code == 200
     page.keyboard.press("Enter")
-    expect(page.locator("#task-error")).to_contain_text("This task has expired")
-    expect(page.locator("#task-state")).to_have_text("expired")
+    expect(page.locator("#task-error")).to_contain_text("This task is closed")  # closed by feedback, not expired
+    expect(page.locator("#task-state")).to_have_text("closed")
     expect(page.locator("#next-task")).to_be_visible()  # no submit any more: the way on is the next task
     expect(page.locator("#submit")).to_have_count(0)
     assert checked(page) == ["10", "1", "2", "3"]
-    shot(page, "state-expired-desktop")
+    shot(page, "state-closed-desktop")
     page.set_viewport_size(PHONE)
-    shot(page, "state-expired-phone", full_page=False)
+    shot(page, "state-closed-phone", full_page=False)
 
     # a task past its deadline: the list and the task page say so
     wait_until(lambda: time.time() > deadline + 0.2, timeout=10, what="the short task's deadline")
@@ -94,6 +94,10 @@ def test_expired_task_is_said_in_words_and_scores_are_kept(page, worker_api: Wor
     expect(page.locator("#progress")).to_contain_text("This task has expired")
     expect(page.locator("#time-left")).to_have_text("expired")
     expect(page.locator(".score-btn").first).to_be_disabled()
+    # the list shows the status the API sends, each under its own filter
+    page.goto(f"{base}/#/tasks?status=closed")
+    expect(page.locator(f"tr[data-task='{task_id}'] .pill")).to_have_text("closed")
+    expect(page.locator(f"tr[data-task='{short_id}']")).to_have_count(0)
 
 
 def test_revoked_key_is_shown_and_its_tasks_are_gone(page, worker_api: WorkerApi, miner: Miner) -> None:

@@ -27,9 +27,10 @@ from dojo.localnet.crews import (
 )
 from dojo.localnet.network import LocalnetConfig, LocalNetwork, MinerResult, ranked_as_expected, ranking_problems
 from dojo.localnet.skills import Skill
+from dojo.protocol import ScoreCriterion
 
 S = Skill
-SCORE = {"type": "score", "min": 1, "max": 10}
+SCORE = ScoreCriterion(min=1, max=10)
 
 
 def test_crews_syntax_mixes_people_and_strategies() -> None:

@@ -14,13 +14,14 @@ from scipy.stats import spearmanr
 from dojo.chain.base import Metagraph, Neuron
 from dojo.localnet.crews import Crew
 from dojo.localnet.network import LocalnetConfig, MinerResult, ranked_as_expected
-from dojo.localnet.skills import Skill, parse_crew, score_completions, score_ranking
+from dojo.localnet.skills import Skill, parse_crew, score_completions, score_ranking, true_score
+from dojo.protocol import RankingCriterion, ScoreCriterion
 from dojo.validator.scorer import score_stored_round
 from dojo.validator.store.records import LabelRow, RoundForScoring, ScoredAssignment, TaskForScoring
 from dojo.validator.weights import compute_weights
 
 RANKS = {"a": 0, "b": 1, "c": 2, "d": 3}
-SCORE = {"type": "score", "min": 1, "max": 10}
+SCORE = ScoreCriterion(min=1, max=10)
 NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
 
 
@@ -53,6 +54,15 @@ def test_scores_stay_in_range_and_rankings_are_permutations() -> None:
             assert set(s) == set(RANKS) and all(1 <= v <= 10 and isinstance(v, int) for v in s.values())
             r = score_ranking(skill, RANKS, rng)
             assert sorted(r.values()) == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(1, 10), (0, 5), (1, 100)])
+def test_true_score_is_the_criteria_normalisation_inverted(lo: int, hi: int) -> None:
+    """A perfect labeller's score for a rank sits where the ranking's normalisation puts that rank."""
+    scale = ScoreCriterion(min=lo, max=hi)
+    for n in range(1, 9):
+        for rank in range(n):
+            assert scale.unit(true_score(rank, n, lo, hi), n) == pytest.approx(RankingCriterion().unit(rank, n))
 
 
 def test_parse_crew_is_clear_about_bad_names() -> None:

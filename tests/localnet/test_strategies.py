@@ -11,12 +11,13 @@ from scipy.stats import spearmanr
 
 from dojo.localnet import strategies as st
 from dojo.localnet.skills import Skill
+from dojo.protocol import RankingCriterion, ScoreCriterion
 from dojo.synthetic.procedural import generate_task
 from dojo.validator.copies import build_copy, copy_rng
 from dojo.validator.sources import from_synthetic
 from dojo.validator.store.records import NewTask
 
-SCORE = {"type": "score", "min": 1, "max": 10}
+SCORE = ScoreCriterion(min=1, max=10)
 
 
 def _copy(task: NewTask, hotkey: str, obfuscate: bool = True) -> tuple[st.TaskView, dict[str, str]]:
@@ -44,8 +45,21 @@ def test_lengthbot_reads_only_document_sizes() -> None:
         "q", tuple((f"c{i}", "".join(rng.choice("ab<>") for _ in range(n))) for i, n in enumerate(sizes)), SCORE
     )
     assert st.lengthbot(view) == st.lengthbot(other) == {"c1": 10, "c3": 7, "c0": 4, "c2": 1}
-    ranking = st.TaskView("p", view.responses, {"type": "ranking"})
+    ranking = st.TaskView("p", view.responses, RankingCriterion())
     assert st.lengthbot(ranking) == {"c1": 0, "c3": 1, "c0": 2, "c2": 3}
+
+
+def test_a_view_reads_its_criteria_as_the_typed_model() -> None:
+    """What the worker API or a copy's payload sends (JSON) becomes the protocol's criterion."""
+    responses = [{"completion_id": "c0", "content": "a"}, {"completion_id": "c1", "content": "bb"}]
+    score = st.TaskView.of("p", responses, {"type": "score", "min": 0, "max": 5})
+    assert score.criteria == ScoreCriterion(min=0, max=5) and not score.ranking and score.bounds == (0, 5)
+    assert st.from_order(score, ["c1", "c0"]) == {"c1": 5, "c0": 0}
+    ranking = st.TaskView.of("p", responses, {"type": "ranking"})
+    assert ranking.criteria == RankingCriterion() and ranking.ranking
+    assert st.from_order(ranking, ["c1", "c0"]) == {"c1": 0, "c0": 1}
+    with pytest.raises(ValueError):
+        st.TaskView.of("p", responses, {"type": "stars"})
 
 
 def test_lengthbot_sees_through_the_wrapper() -> None:
@@ -64,7 +78,7 @@ def test_human_skills_keep_their_signal() -> None:
     rng = random.Random(1)
     assert _rho(st.human(Skill.careful, view, ranks, rng), ranks) > 0.7
     assert _rho(st.human(Skill.adversarial, view, ranks, rng), ranks) == pytest.approx(-1.0)
-    ranking = st.TaskView("p", view.responses, {"type": "ranking"})
+    ranking = st.TaskView("p", view.responses, RankingCriterion())
     assert sorted(st.human(Skill.careful, ranking, ranks, rng).values()) == [0, 1, 2, 3]
 
 
@@ -142,6 +156,6 @@ def test_perturb_moves_one_value_within_range() -> None:
         a = {"c0": 10, "c1": 1, "c2": 5, "c3": 7}
         b = st.perturb(view, a, rng)
         assert sum(abs(a[c] - b[c]) for c in a) == 1 and all(1 <= v <= 10 for v in b.values())
-    ranking = st.TaskView("p", view.responses, {"type": "ranking"})
+    ranking = st.TaskView("p", view.responses, RankingCriterion())
     r = st.perturb(ranking, {"c0": 0, "c1": 1, "c2": 2, "c3": 3}, rng)
     assert sorted(r.values()) == [0, 1, 2, 3] and r != {"c0": 0, "c1": 1, "c2": 2, "c3": 3}

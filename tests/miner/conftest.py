@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from bittensor.sp_core import Keypair
 from miner_fake_worker import FakeWorkerState, create_fake_worker_api
-from miner_helpers import API_KEY, ServerThread, wallet_of
+from miner_helpers import API_KEY, wallet_of
 
 from dojo.chain.local import LocalChain
 from dojo.config import Settings, load_settings
 from dojo.miner.app import create_app
 from dojo.miner.worker_client import WorkerApiClient
+from dojo.serving import ServerThread, start_thread
 
 
 @dataclass
@@ -67,7 +68,7 @@ def worker_state() -> FakeWorkerState:
 
 @pytest.fixture
 def worker_api(worker_state: FakeWorkerState) -> Iterator[ServerThread]:
-    server = ServerThread(create_fake_worker_api(worker_state)).start()
+    server = start_thread(create_fake_worker_api(worker_state))
     yield server
     server.stop()
 
@@ -89,7 +90,7 @@ def start_miner(settings: Settings, chain: LocalChain, keys: Keys) -> Iterator[C
             worker_url, API_KEY, timeout=2.0, attempts=settings.miner.worker_api_attempts, backoff_s=backoff_s
         )
         app = create_app(settings, wallet_of(keys.miner), chain, client)
-        server = ServerThread(app).start()
+        server = start_thread(app)
         started.append(server)
         return MinerHandle(url=server.url, hotkey=keys.miner.ss58_address, server=server)
 

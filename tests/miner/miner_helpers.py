@@ -1,45 +1,20 @@
-"""Helpers for the miner tests: a server thread, a task factory, a hand-signed POST."""
+"""Helpers for the miner tests: a task factory, a hand-signed POST (servers run in threads by ``dojo.serving``)."""
 
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 from typing import Any
 
 import httpx
-import uvicorn
 from bittensor import http_auth
 from bittensor.sp_core import Keypair
 
 from dojo.protocol import Response, Task
-from support import free_port, wait_until
 
 API_KEY = "test-api-key-0123456789"
-
-
-class ServerThread:
-    """A real uvicorn server for an ASGI app, on a free loopback port, in a background thread."""
-
-    def __init__(self, app: Any, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on", access_log=False)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> ServerThread:
-        self.thread.start()
-        wait_until(lambda: self.server.started or not self.thread.is_alive(), timeout=15, what="server start")
-        assert self.server.started, "server thread died while starting"
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(15)
-        assert not self.thread.is_alive(), "server did not stop"
 
 
 def wallet_of(keypair: Keypair) -> Any:

@@ -10,9 +10,9 @@ import pytest
 from miner_helpers import make_task, raw_post
 
 from dojo import __version__
+from dojo.errors import Rejected
 from dojo.protocol import Empty, Feedback, HeartbeatReply, LabellerResult, ResultsReply, TaskAccepted
 from dojo.transport.client import SignedClient
-from dojo.transport.errors import Rejected
 from support import free_port
 
 

@@ -9,10 +9,10 @@ from miner_helpers import make_task, raw_post
 from prometheus_client.parser import text_string_to_metric_families
 from test_miner_service import setup  # noqa: F401 - the fixture: wallets, a local chain, a fake worker API
 
+from dojo.errors import Rejected
 from dojo.miner.metrics import metrics_port, rejection_reason
 from dojo.protocol import Empty, Feedback, HeartbeatReply, ResultsReply, TaskAccepted
 from dojo.transport.client import SignedClient
-from dojo.transport.errors import Rejected
 from support import free_port, start_dojo, stop, wait_until
 
 

@@ -9,13 +9,14 @@ import httpx
 import pytest
 from bittensor.sp_core import Keypair
 from miner_fake_worker import FakeWorkerState, create_fake_worker_api
-from miner_helpers import API_KEY, ServerThread, make_task
+from miner_helpers import API_KEY, make_task
 
 from dojo.chain import open_chain
 from dojo.chain.local import LocalChain
 from dojo.chain.wallets import create_wallet
 from dojo.config import load_settings
 from dojo.protocol import HeartbeatReply, TaskAccepted
+from dojo.serving import start_thread
 from dojo.transport.client import SignedClient
 from support import free_port, start_dojo, stop, wait_until
 
@@ -34,7 +35,7 @@ def setup(tmp_home: Path):
     chain.register(validator.ss58_address, miner_wallet.coldkeypub.ss58_address)
     chain.add_stake(validator.ss58_address, 5000)
     state = FakeWorkerState(api_key=API_KEY)
-    worker = ServerThread(create_fake_worker_api(state)).start()
+    worker = start_thread(create_fake_worker_api(state))
     port = free_port()
     env = {
         "DOJO_PROFILE": "fast",

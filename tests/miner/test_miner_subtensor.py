@@ -17,10 +17,10 @@ from dojo.chain import open_chain
 from dojo.chain.subtensor import SubtensorChain
 from dojo.chain.wallets import create_wallet
 from dojo.config import load_settings
+from dojo.errors import Rejected
 from dojo.miner.service import serve_miner
 from dojo.protocol import HeartbeatReply, TaskAccepted
 from dojo.transport.client import SignedClient
-from dojo.transport.errors import Rejected
 from support import free_port
 
 NETUID = 7

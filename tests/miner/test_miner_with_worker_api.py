@@ -6,22 +6,21 @@ import sqlite3
 from pathlib import Path
 
 import httpx
-from miner_helpers import ServerThread, make_task, wallet_of
+from miner_helpers import make_task, wallet_of
 from tests.worker_api.helpers import body, labeller_login, link, metagraph_of, miner_login, new_key
 
 from dojo.config import load_settings
 from dojo.miner.app import create_app
 from dojo.miner.worker_client import WorkerApiClient
 from dojo.protocol import Empty, Feedback, ResultsReply, TaskAccepted
+from dojo.serving import start_thread
 from dojo.transport.client import SignedClient
 from dojo.worker_api.app import create_app as create_worker_api
 
 
 async def test_full_round_through_the_real_worker_api(tmp_home: Path, keys, chain, settings):
     worker_settings = load_settings(profile="fast", worker__jwt_secret="s" * 40)
-    worker = ServerThread(
-        create_worker_api(worker_settings, metagraph=lambda: metagraph_of(keys.miner.ss58_address))
-    ).start()
+    worker = start_thread(create_worker_api(worker_settings, metagraph=lambda: metagraph_of(keys.miner.ss58_address)))
     try:
         async with httpx.AsyncClient(base_url=worker.url, timeout=10) as w:
             operator = await miner_login(w, keys.miner)
@@ -30,9 +29,9 @@ async def test_full_round_through_the_real_worker_api(tmp_home: Path, keys, chai
             account, labeller = await labeller_login(w)
             await link(w, labeller, sub_key)
 
-            miner = ServerThread(
+            miner = start_thread(
                 create_app(settings, wallet_of(keys.miner), chain, WorkerApiClient(worker.url, api_key, backoff_s=0.05))
-            ).start()
+            )
             try:
                 task = make_task(4)
                 ids = [r.completion_id for r in task.responses]

@@ -11,13 +11,8 @@ import httpx
 import pytest
 from miner_helpers import make_task
 
-from dojo.miner.worker_client import (
-    WorkerApiBadReply,
-    WorkerApiClient,
-    WorkerApiError,
-    WorkerApiRejected,
-    WorkerApiUnavailable,
-)
+from dojo.errors import WorkerApiBadReply, WorkerApiError, WorkerApiRejected, WorkerApiUnavailable
+from dojo.miner.worker_client import WorkerApiClient
 from dojo.protocol import Feedback
 from support import free_port
 

@@ -1,4 +1,4 @@
-"""Fixtures of the synthetic tests: a fake OpenAI-compatible server on loopback."""
+"""Fixtures of the synthetic tests: a fake OpenAI-compatible server on loopback, and a Chromium tab."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from synthetic.chromium import Tab, chromium_tab
 from synthetic.fake_llm import FakeServer
 
 
@@ -22,3 +23,10 @@ def fake_llm(fake_server: FakeServer) -> Iterator[FakeServer]:
     fake_server.fake.calls.clear()
     yield fake_server
     fake_server.fake.script.clear()
+
+
+@pytest.fixture(scope="module")
+def tab() -> Iterator[Tab]:
+    """One Chromium tab for a module's browser tests (:mod:`synthetic.chromium`)."""
+    with chromium_tab() as t:
+        yield t

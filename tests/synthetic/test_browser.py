@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import base64
 import json
-import shutil
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from dojo.synthetic.models import SyntheticTask
 from dojo.synthetic.procedural import FAMILIES, Action, actions_for, generate_task
+from synthetic.chromium import ACT, Tab, action_arg
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
 
 
@@ -25,30 +22,6 @@ def _one_task_per_family() -> list[SyntheticTask]:
         found.setdefault(task.metadata["family"], task)
         seed += 1
     return [found[name] for name in sorted(found)]
-
-
-class Tab:
-    """One browser page reused for many documents (a fresh JS realm per document via about:blank)."""
-
-    def __init__(self, page: Any) -> None:
-        self.page = page
-        self.errors: list[str] = []
-        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        page.on("console", lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None)
-        page.on(
-            "request",
-            lambda r: self.errors.append(f"request: {r.url}") if not r.url.startswith(("data:", "about:")) else None,
-        )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Tab]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--disable-gpu"])
-        yield Tab(b.new_page())
-        b.close()
 
 
 def perform(page: Any, action: Action) -> bool:
@@ -75,32 +48,14 @@ def perform(page: Any, action: Action) -> bool:
 
 
 # Performs the actions inside the page in one round trip (synthetic DOM events, same order as a user's).
-IN_PAGE = """async (actions) => {
+IN_PAGE = f"""async (actions) => {{
+  const act = {ACT};
   const before = window.__dojoState();
-  for (const a of actions) {
-    const el = a.selector === "body" ? document.body : document.querySelector(a.selector);
-    if (!el) continue;
-    if (a.kind === "click") el.click();
-    else if (a.kind === "fill") {
-      el.value = a.value;
-      el.dispatchEvent(new Event("input", { bubbles: true }));
-      el.dispatchEvent(new Event("change", { bubbles: true }));
-    } else if (a.kind === "press") {
-      document.dispatchEvent(new KeyboardEvent("keydown", { key: a.value, bubbles: true }));
-      document.dispatchEvent(new KeyboardEvent("keyup", { key: a.value, bubbles: true }));
-    } else if (a.kind === "click-at") {
-      const rc = el.getBoundingClientRect();
-      const [x, y] = a.value.split(",").map(Number);
-      const at = { clientX: rc.left + x, clientY: rc.top + y, bubbles: true, buttons: 1 };
-      for (const type of ["pointerdown", "mousedown", "pointerup", "mouseup", "click"]) {
-        el.dispatchEvent(type.startsWith("pointer") ? new PointerEvent(type, at) : new MouseEvent(type, at));
-      }
-    }
-  }
+  for (const a of actions) act(a);
   const after = window.__dojoState();
   await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
   return [before, after];
-}"""
+}}"""
 
 
 def run(
@@ -113,8 +68,7 @@ def run(
     """
     page = tab.page
     tab.errors.clear()
-    # A navigation gives every document a fresh JS realm (set_content would reuse the previous one).
-    page.goto("data:text/html;base64," + base64.b64encode(html.encode()).decode())
+    tab.load(html)
     todo = [a for a in actions if not a.timed]
     if real_input:
         before = page.evaluate("window.__dojoState()")
@@ -123,17 +77,15 @@ def run(
         after = page.evaluate("window.__dojoState()")
         page.evaluate("new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
     else:
-        before, after = page.evaluate(
-            IN_PAGE, [{"selector": a.selector, "kind": a.kind, "value": a.value} for a in todo]
-        )
+        before, after = page.evaluate(IN_PAGE, [action_arg(a) for a in todo])
     return list(tab.errors), before, after
 
 
-def test_every_family_and_ladder_step_runs_without_errors(browser: Tab) -> None:
+def test_every_family_and_ladder_step_runs_without_errors(tab: Tab) -> None:
     for task in _one_task_per_family():
         actions = actions_for(task)
         by_step = sorted(task.responses, key=lambda r: r.ladder_step)
-        results = [run(browser, r.content, actions) for r in by_step]
+        results = [run(tab, r.content, actions) for r in by_step]
         family = task.metadata["family"]
         for r, (errors, _before, after) in zip(by_step, results, strict=True):
             assert errors == [], f"{family} step {r.ladder_step}: {errors}"
@@ -143,20 +95,20 @@ def test_every_family_and_ladder_step_runs_without_errors(browser: Tab) -> None:
         assert any(res[2] != base_after for res in results[1:]), f"{family}: no variant behaves differently"
 
 
-def test_state_is_reproducible_across_loads_and_drivers(browser: Tab) -> None:
+def test_state_is_reproducible_across_loads_and_drivers(tab: Tab) -> None:
     for task in _one_task_per_family()[:2]:
         base = next(r.content for r in task.responses if r.ladder_step == 0)
         actions = actions_for(task)
-        first = run(browser, base, actions, real_input=True)
+        first = run(tab, base, actions, real_input=True)
         assert first[0] == [] and first[2] != first[1]
-        assert run(browser, base, actions, real_input=True)[2] == first[2]
-        assert run(browser, base, actions)[2] == first[2]  # the in-page driver does what a user does
+        assert run(tab, base, actions, real_input=True)[2] == first[2]
+        assert run(tab, base, actions)[2] == first[2]  # the in-page driver does what a user does
 
 
-def test_the_harness_sees_errors_and_network_requests(browser: Tab) -> None:
+def test_the_harness_sees_errors_and_network_requests(tab: Tab) -> None:
     bad = (
         "<!DOCTYPE html><html><body><img src='http://127.0.0.1:9/x.png'><script>"
         "window.__dojoState = () => ({}); null.boom;</script></body></html>"
     )
-    errors, _, _ = run(browser, bad, [])
+    errors, _, _ = run(tab, bad, [])
     assert any("pageerror" in e for e in errors) and any("request: http://127.0.0.1:9/x.png" in e for e in errors)

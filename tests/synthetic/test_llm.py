@@ -15,12 +15,14 @@ from typing import Any
 import pytest
 
 from dojo.config import SyntheticSettings
+from dojo.errors import InstanceError, LLMError
 from dojo.synthetic import llm_program
-from dojo.synthetic.instances import InstanceError, instantiate
-from dojo.synthetic.llm import LLMError, LLMGenerator, parse_json
+from dojo.synthetic.instances import instantiate
+from dojo.synthetic.llm import LLMGenerator, parse_json
 from dojo.synthetic.models import SyntheticTask
 from dojo.synthetic.surface import MARKER, unseal
 from dojo.synthetic.validation import documents_errors
+from synthetic.chromium import Tab
 from synthetic.fake_llm import FakeServer
 
 
@@ -282,45 +284,39 @@ def test_parse_json() -> None:
 
 
 @pytest.mark.browser
-def test_each_rung_of_an_llm_task_behaves_as_its_configuration_says(fake_llm: FakeServer) -> None:
+def test_each_rung_of_an_llm_task_behaves_as_its_configuration_says(fake_llm: FakeServer, tab: Tab) -> None:
     """In Chromium, the one program shows each rung's features, values and broken action (obfuscated too)."""
-    from playwright.sync_api import sync_playwright
-
     from dojo.obfuscation import obfuscate_html
     from dojo.synthetic.procedural import Action
-    from synthetic.test_ladder_browser import CHROMIUM, Page
 
     task = _gen(fake_llm, n=5, seed=2).generate()
     inst = instantiate(task, 9)
     buttons = {"add": "#dojo-add", "reset": "#dojo-reset", "shuffle": "#dojo-shuffle"}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--disable-gpu"])
-        page = Page(browser.new_page())
-        for t, copy_seed in ((task, None), (inst, None), (inst, 77)):
-            params = t.metadata["params"]
-            docs = {str(r.completion_id): r.content for r in t.responses}
-            for entry in t.metadata["ladder"]:
-                where = f"rung {entry['step']} (copy {copy_seed})"
-                doc = docs[entry["completion_id"]]
-                c = unseal(doc)
-                page.load(doc if copy_seed is None else obfuscate_html(doc, copy_seed))
-                assert page.eval('document.getElementById("dojo-canvas").width') == c["p"]["width"]
-                assert page.state()["n"] == c["p"]["count"]
-                assert page.eval("document.title") == t.metadata["template"]["title"]
-                assert page.eval('document.getElementById("dojo-count") !== null') == c["on"]["counter"], where
-                for key, sel in buttons.items():
-                    assert page.eval(f'document.querySelector("{sel}") !== null') == c["on"][key], where
-                    before = page.state()
-                    page.act(Action(key, sel, "click"))
-                    assert (page.state() != before) == (c["on"][key] and not c["broken"][key]), f"{where}: {key}"
-                before = page.state()["paused"]
-                page.act(Action("pause", "body", "press", params["pause_key"].upper()))
-                pauses = c["on"]["pause"] and not c["broken"]["pause"] and c["p"]["pause_key"] == params["pause_key"]
-                assert (page.state()["paused"] != before) == pauses, f"{where}: pause"
-                if entry["step"] == 0:
-                    assert all(c["on"][k] for k in t.metadata["requested"]) and c["p"] == {
-                        "title": t.metadata["template"]["title"],
-                        **params,
-                    }
-                assert page.errors == [], f"{where}: {page.errors}"
-        browser.close()
+    page = tab
+    for t, copy_seed in ((task, None), (inst, None), (inst, 77)):
+        params = t.metadata["params"]
+        docs = {str(r.completion_id): r.content for r in t.responses}
+        for entry in t.metadata["ladder"]:
+            where = f"rung {entry['step']} (copy {copy_seed})"
+            doc = docs[entry["completion_id"]]
+            c = unseal(doc)
+            page.load(doc if copy_seed is None else obfuscate_html(doc, copy_seed), settle=True)
+            assert page.eval('document.getElementById("dojo-canvas").width') == c["p"]["width"]
+            assert page.state()["n"] == c["p"]["count"]
+            assert page.eval("document.title") == t.metadata["template"]["title"]
+            assert page.eval('document.getElementById("dojo-count") !== null') == c["on"]["counter"], where
+            for key, sel in buttons.items():
+                assert page.eval(f'document.querySelector("{sel}") !== null') == c["on"][key], where
+                before = page.state()
+                page.act(Action(key, sel, "click"))
+                assert (page.state() != before) == (c["on"][key] and not c["broken"][key]), f"{where}: {key}"
+            before = page.state()["paused"]
+            page.act(Action("pause", "body", "press", params["pause_key"].upper()))
+            pauses = c["on"]["pause"] and not c["broken"]["pause"] and c["p"]["pause_key"] == params["pause_key"]
+            assert (page.state()["paused"] != before) == pauses, f"{where}: pause"
+            if entry["step"] == 0:
+                assert all(c["on"][k] for k in t.metadata["requested"]) and c["p"] == {
+                    "title": t.metadata["template"]["title"],
+                    **params,
+                }
+            assert page.errors == [], f"{where}: {page.errors}"

@@ -87,7 +87,7 @@ def test_actions_have_stable_selectors_present_in_the_base() -> None:
                 assert f'id="{a.selector[1:]}"' in base
 
 
-TEMPLATED = sorted(FAMILIES)
+FAMILY_NAMES = sorted(FAMILIES)
 
 
 def _split(doc: str) -> tuple[str, str]:
@@ -99,7 +99,7 @@ def _split(doc: str) -> tuple[str, str]:
 
 def test_template_answers_are_one_program_with_the_ladder_in_their_configuration() -> None:
     """Every answer is the same text but for its configuration, and the configuration is the ladder entry."""
-    for name in TEMPLATED:
+    for name in FAMILY_NAMES:
         family = FAMILIES[name]
         templates = set()
         for seed in range(40):
@@ -130,7 +130,7 @@ def test_template_answers_are_one_program_with_the_ladder_in_their_configuration
 
 
 def test_template_ladder_is_cumulative_and_meaningful() -> None:
-    for name in TEMPLATED:
+    for name in FAMILY_NAMES:
         for seed in range(60):
             task = generate_task(seed, n_responses=5, family=name)
             entries = sorted(task.metadata["ladder"], key=lambda e: e["step"])

@@ -6,9 +6,10 @@ import threading
 
 import pytest
 
+from dojo.errors import DocumentError
 from dojo.protocol import MAX_RESPONSE_CHARS
 from dojo.synthetic.procedural import generate_task
-from dojo.synthetic.validation import DocumentError, check_document, document_error, js_syntax_error
+from dojo.synthetic.validation import check_document, document_error, js_syntax_error
 
 GOOD = """<!DOCTYPE html><html><head><title>t</title></head><body>
 <canvas id="c"></canvas>

@@ -266,7 +266,7 @@ def test_backoff_counts_from_the_deadline() -> None:
     """The store's rule on its own: after a failed read at deadline + t, the next is due at + max(backoff, t)."""
     from datetime import datetime, timezone
 
-    from dojo.validator.store.repo import _collect_due
+    from dojo.validator.store.collect import _collect_due
 
     deadline = datetime(2026, 1, 1, tzinfo=timezone.utc)
     a = Assignment(error="collect: Unreachable: x", updated_at=deadline + timedelta(seconds=40))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import httpx
@@ -131,11 +130,8 @@ async def test_served_on_its_port_and_a_taken_port_is_a_clear_error(store, tmp_h
     settings = load_settings(validator__external_api_token=TOKEN, validator__external_api_port=port)
     server = await serve_external_api(settings, store)
     try:
+        assert server.port == port  # listening once started: no waiting
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            for _ in range(200):
-                if server.started:
-                    break
-                await asyncio.sleep(0.02)
             r = await http.post("/api/v1/external-tasks", json=body(), headers=AUTH)
             assert r.status_code == 201
             assert (await http.get(f"/api/v1/external-tasks/{r.json()['id']}", headers=AUTH)).json()[
@@ -150,8 +146,7 @@ async def test_served_on_its_port_and_a_taken_port_is_a_clear_error(store, tmp_h
             with pytest.raises(DojoError, match="cannot listen on 127.0.0.1"):
                 await serve_external_api(taken, store)
     finally:
-        server.should_exit = True
-        await server._dojo_task
+        await server.stop()
 
 
 async def test_body_over_the_limit_is_refused_before_parsing(store, client) -> None:

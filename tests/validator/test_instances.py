@@ -185,11 +185,11 @@ async def test_over_the_synthetic_api_procedural_tasks_become_instances_and_llm_
     from support import wait_until
 
     sys.path.insert(0, str(Path(__file__).parents[1] / "miner"))
-    from miner_helpers import ServerThread
+    from dojo.serving import start_thread
 
     settings = load_settings(synthetic__buffer_size=6)
     for gen, popped in ((ProceduralGenerator(seed=3), 1), (_LlmLike(), 3)):
-        server = ServerThread(create_app(settings, generator=gen)).start()
+        server = start_thread(create_app(settings, generator=gen))
         try:
             wait_until(
                 lambda u=server.url: httpx.get(f"{u}/health").json()["buffered"] >= 6,

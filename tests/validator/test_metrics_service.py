@@ -9,7 +9,7 @@ import socket
 import httpx
 import pytest
 
-from dojo.chain.base import ChainUnavailable
+from dojo.errors import ChainUnavailable
 from dojo.metrics_http import serve_metrics
 from dojo.validator.metrics import ValidatorMetrics
 from dojo.validator.service import Intervals, ValidatorService

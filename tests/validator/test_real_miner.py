@@ -27,7 +27,9 @@ from dojo.validator.gateway import SignedGateway
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "miner"))
 from miner_fake_worker import FakeWorkerState, create_fake_worker_api  # noqa: E402
-from miner_helpers import API_KEY, ServerThread, wallet_of  # noqa: E402
+from miner_helpers import API_KEY, wallet_of  # noqa: E402
+
+from dojo.serving import start_thread  # noqa: E402
 
 
 async def test_a_round_through_the_real_miner(store, tmp_home) -> None:
@@ -39,9 +41,9 @@ async def test_a_round_through_the_real_miner(store, tmp_home) -> None:
     chain.add_stake(validator.ss58_address, 2 * settings.chain.min_validator_stake)
     miner_uid = chain.register(miner_key.ss58_address, cold)
     state = FakeWorkerState(api_key=API_KEY)
-    worker = ServerThread(create_fake_worker_api(state)).start()
+    worker = start_thread(create_fake_worker_api(state))
     client = WorkerApiClient(worker.url, API_KEY, timeout=2.0, attempts=2, backoff_s=0.05)
-    miner = ServerThread(create_app(settings, wallet_of(miner_key), chain, client)).start()
+    miner = start_thread(create_app(settings, wallet_of(miner_key), chain, client))
     try:
         chain.publish_address(miner_key.ss58_address, "127.0.0.1", miner.port)
         async with SignedClient(validator, timeout=3.0) as signed:

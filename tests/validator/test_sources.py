@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -15,7 +16,7 @@ from dojo.validator.sources import HttpSource, ProceduralSource
 from support import free_port, wait_until
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "miner"))
-from miner_helpers import ServerThread  # noqa: E402
+from dojo.serving import start_thread  # noqa: E402
 
 
 class _ThreeTasks:
@@ -36,7 +37,7 @@ class _ThreeTasks:
 
 async def test_http_source_takes_ready_tasks_then_stops_at_204(tmp_home) -> None:
     settings = load_settings(synthetic__buffer_size=5)
-    server = ServerThread(create_app(settings, generator=_ThreeTasks())).start()
+    server = start_thread(create_app(settings, generator=_ThreeTasks()))
     try:
         wait_until(
             lambda: httpx.get(f"{server.url}/health").json()["buffered"] >= 3,
@@ -68,3 +69,35 @@ async def test_procedural_source_is_reproducible_under_a_seed() -> None:
     assert [t.task.id for t in a] == [t.task.id for t in b] and a[0].task.responses == b[0].task.responses
     assert {t.task.id for t in a}.isdisjoint({t.task.id for t in c})
     assert a[0].task.id != a[1].task.id
+
+
+async def test_criteria_stay_typed_from_source_to_store(store) -> None:
+    """A source's task carries the protocol's criterion; the planner and the store turn it into JSON only
+    where it leaves (the copy's payload, the JSON column), and the store's records read it back typed."""
+    import sqlalchemy as sa
+    from vfakes import make_task
+
+    from dojo.protocol import RankingCriterion, ScoreCriterion
+    from dojo.validator.copies import build_copy, copy_rng, wire_task
+    from dojo.validator.store.models import Task
+    from dojo.validator.store.records import AssignmentView, MinerTarget, TaskForScoring
+
+    (synthetic,) = await ProceduralSource(seed=9).take(round_id=1, n=1)
+    assert synthetic.task.criteria == ScoreCriterion(min=1, max=10)
+    assert synthetic.instance(5).criteria == synthetic.task.criteria
+    ranking = make_task(1, ranking=True)  # built from a JSON dict, as an external request's column reads
+    assert ranking.criteria == RankingCriterion()
+
+    plan = build_copy(ranking, "hk-1", copy_rng(7, ranking.id, "hk-1"), None)
+    assert plan.payload["criteria"] == {"type": "ranking"}
+    assert wire_task(plan.payload, datetime(2026, 12, 1, tzinfo=timezone.utc)).criteria == RankingCriterion()
+
+    store.create_round(1, [synthetic.task, ranking], [])
+    with store.transaction() as s:
+        stored = {t.id: t.criteria for t in s.scalars(sa.select(Task))}
+    assert stored == {synthetic.task.id: {"type": "score", "min": 1, "max": 10}, ranking.id: {"type": "ranking"}}
+    read = TaskForScoring("t", "collected", "synthetic", stored[ranking.id], [], None, None)  # type: ignore[arg-type]
+    assert read.criteria == RankingCriterion()
+    miner = MinerTarget(1, "hk-1", "http://127.0.0.1:1")
+    view = AssignmentView(1, "t", miner, "m", {}, {}, datetime(2026, 12, 1, tzinfo=timezone.utc), "dispatched")
+    assert view.criteria == ScoreCriterion(min=1, max=10)  # a copy read without its task's criteria

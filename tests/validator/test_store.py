@@ -8,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
-from dojo.validator.states import AssignmentState, InvalidTransition, TaskState, advance_assignment, advance_task
+from dojo.errors import InvalidTransition
+from dojo.validator.states import AssignmentState, TaskState, advance_assignment, advance_task
 from dojo.validator.store.db import alembic_config
 from dojo.validator.store.models import Assignment, Task
 from dojo.validator.store.repo import ValidatorStore

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from dojo import protocol
-from dojo.chain.base import Metagraph, Neuron, RateLimited
-from dojo.transport.errors import BadReply, Timeout, Unreachable
+from dojo.chain.base import Metagraph, Neuron
+from dojo.errors import BadReply, RateLimited, Timeout, Unreachable
 from dojo.validator.sources import SourceTask
 from dojo.validator.store.records import MinerTarget, NewTask
 

@@ -31,10 +31,10 @@ from tests.worker_api.helpers import (
     task_json,
 )
 
+from dojo.errors import ApiError
 from dojo.worker_api.app import create_app
 from dojo.worker_api.auth.tokens import LABELLER, MINER, TokenService
 from dojo.worker_api.contexts.keys import create_key, get_or_create_miner
-from dojo.worker_api.envelope import ApiError
 from dojo.worker_api.store.db import instance_id, make_engine, make_sessionmaker, migrate
 from dojo.worker_api.store.models import ApiKey, Labeller, SubscriptionKey
 

@@ -26,7 +26,7 @@ LINKED = {1, 2}
 DEPTHS = [(0, 20), (500, 20), (900, 100), (1000, 20)]  # (offset, limit)
 COMBOS = list(
     product(
-        ["all", "open", "expired", "completed"],
+        ["all", "open", "expired", "completed", "closed"],
         [None, True, False],
         [None, "score", "ranking"],
         ["newest", "oldest", "expiring", "most_answered"],
@@ -56,7 +56,7 @@ def _seed(url: str) -> tuple[Engine, list[dict[str, Any]], set[str], Any]:
                 expire_at=now + timedelta(seconds=rnd.randint(-3600, 3600)),
                 max_results=3,
                 result_count=rnd.randint(0, 3),
-                status=rnd.choice(["open"] * 6 + ["completed", "expired"]),
+                status=rnd.choice(["open"] * 6 + ["completed", "expired", "closed"]),
                 created_at=now - timedelta(seconds=i // 2),  # pairs share a created_at: ties break by id
             )
         )

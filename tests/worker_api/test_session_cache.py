@@ -11,11 +11,11 @@ import pytest
 from tests.worker_api.conftest import make_settings
 from tests.worker_api.helpers import body, labeller_login, metagraph_of
 
+from dojo.errors import ApiError
 from dojo.worker_api.app import create_app
 from dojo.worker_api.auth import revocation, tokens
 from dojo.worker_api.auth.revocation import REVOCATION_TTL_S, RevocationCache
 from dojo.worker_api.auth.tokens import LABELLER, TokenService
-from dojo.worker_api.envelope import ApiError
 
 
 def test_a_cached_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,10 +9,10 @@ import jwt
 import pytest
 from tests.worker_api.conftest import World
 
+from dojo.errors import ApiError
 from dojo.worker_api.auth import nonces
 from dojo.worker_api.auth.keys import hash_key, new_key
 from dojo.worker_api.auth.tokens import LABELLER, MINER, TokenService, load_or_create_secret
-from dojo.worker_api.envelope import ApiError
 
 
 async def test_one_time_values_expire_and_are_taken_once(monkeypatch: pytest.MonkeyPatch) -> None:

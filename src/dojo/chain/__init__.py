@@ -4,16 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dojo.chain.base import (
-    Chain,
-    ChainError,
-    ChainUnavailable,
-    Metagraph,
-    Neuron,
-    NotRegistered,
-    OutdatedVersion,
-    RateLimited,
-)
+from dojo.chain.base import Chain, Metagraph, Neuron
+from dojo.errors import ChainError, ChainUnavailable, NotRegistered, OutdatedVersion, RateLimited
 
 if TYPE_CHECKING:
     from dojo.chain.local import ChainParams

@@ -2,40 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from dojo.errors import ChainError
+
 if TYPE_CHECKING:  # bittensor is slow to import; only the type is needed here
     from bittensor_wallet import Wallet
-
-
-class ChainError(Exception):
-    """Any refusal or failure of the chain, with a message fit for a user."""
-
-
-class NotRegistered(ChainError):
-    """The hotkey has no uid on this subnet."""
-
-
-class RateLimited(ChainError):
-    """Weights were set too recently; ``blocks_to_wait`` more blocks must pass."""
-
-    def __init__(self, message: str, blocks_to_wait: int) -> None:
-        super().__init__(message)
-        self.blocks_to_wait = blocks_to_wait
-
-
-class ChainUnavailable(ChainError):
-    """The chain could not be reached."""
-
-
-class OutdatedVersion(ChainError):
-    """The subnet requires a newer spec version (``weights_version``) than the one sent as ``version_key``."""
-
-    def __init__(self, message: str, required: int, sent: int) -> None:
-        super().__init__(message)
-        self.required = required
-        self.sent = sent
 
 
 @dataclass(frozen=True)
@@ -113,3 +87,14 @@ class Chain(Protocol):
     def weights(self) -> dict[int, dict[int, float]]:
         """Every validator's last weights, ``{validator_uid: {uid: weight}}``, normalised to sum 1."""
         ...
+
+
+def checked_address(ip: str, port: int) -> str:
+    """``ip`` in canonical form, once it and ``port`` are fit to publish; a ``ChainError`` saying why not."""
+    try:
+        canonical = str(ipaddress.ip_address(ip))
+    except ValueError as exc:
+        raise ChainError(f"invalid IP address {ip!r}") from exc
+    if not isinstance(port, int) or not 0 < port < 65536:
+        raise ChainError(f"invalid port {port!r}: expected 1-65535")
+    return canonical

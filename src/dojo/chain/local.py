@@ -9,7 +9,6 @@ transaction that advances ``last_emitted_epoch``, so each epoch is paid exactly 
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import math
 import sqlite3
@@ -24,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from dojo import __spec_version__
-from dojo.chain.base import ChainError, Metagraph, Neuron, NotRegistered, OutdatedVersion, RateLimited
+from dojo.chain.base import Metagraph, Neuron, checked_address
 from dojo.chain.consensus import epoch_emission, normalize_clip, validator_permits
+from dojo.errors import ChainError, NotRegistered, OutdatedVersion, RateLimited
 from dojo.logs import log
 
 logger = logging.getLogger("dojo.chain.local")
@@ -270,12 +270,7 @@ class LocalChain:
     def publish_address(self, wallet: Any, ip: str, port: int) -> None:
         """Publish ``ip:port`` for the wallet's hotkey."""
         hotkey = hotkey_of(wallet)
-        try:
-            ip = str(ipaddress.ip_address(ip))
-        except ValueError as exc:
-            raise ChainError(f"invalid IP address {ip!r}") from exc
-        if not isinstance(port, int) or not 0 < port < 65536:
-            raise ChainError(f"invalid port {port!r}: expected 1-65535")
+        ip = checked_address(ip, port)
         block = self._settle()
         with self._write() as db:
             cur = db.execute(

@@ -15,15 +15,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from dojo import __spec_version__
-from dojo.chain.base import (
-    ChainError,
-    ChainUnavailable,
-    Metagraph,
-    Neuron,
-    NotRegistered,
-    OutdatedVersion,
-    RateLimited,
-)
+from dojo.chain.base import Metagraph, Neuron, checked_address
+from dojo.errors import ChainError, ChainUnavailable, NotRegistered, OutdatedVersion, RateLimited
 from dojo.logs import log
 
 logger = logging.getLogger("dojo.chain.subtensor")
@@ -165,12 +158,7 @@ class SubtensorChain:
         """Serve ``ip:port`` for the wallet's hotkey (``ServeAxon``)."""
         import bittensor as bt
 
-        try:
-            ip = str(ipaddress.ip_address(ip))
-        except ValueError as exc:
-            raise ChainError(f"invalid IP address {ip!r}") from exc
-        if not isinstance(port, int) or not 0 < port < 65536:
-            raise ChainError(f"invalid port {port!r}: expected 1-65535")
+        ip = checked_address(ip, port)
         self._execute(bt.ServeAxon(self.netuid, ip, port), wallet, "address")
 
     def set_weights(self, wallet: Any, weights: dict[int, float]) -> None:

@@ -26,17 +26,13 @@ from typing import Optional
 
 import typer
 
-from dojo.errors import DojoError
+from dojo.errors import DojoError, UpdateFailed
 
 app = typer.Typer(no_args_is_help=True, help="Update a git checkout of Dojo, migrate, restart, roll back on failure.")
 
 RELEASE_TAG = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
 ROLES_WITH_STORES = ("validator", "worker-api")
 DEFAULT_INSTALL = "{python} -m pip install --quiet --constraint deploy/constraints.txt ."
-
-
-class UpdateFailed(DojoError):
-    """A step of the update failed; the update was rolled back."""
 
 
 @dataclass

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from dojo.chain.base import ChainError
-from dojo.errors import DojoError
+from dojo.errors import ChainError, DojoError
 
 
 def friendly(exc: BaseException) -> str | None:

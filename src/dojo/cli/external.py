@@ -49,7 +49,9 @@ def submit(
     split: str | None = typer.Option(
         None, "--split", help="Split of a saved DatasetDict [default: train or the first]."
     ),
-    batch_size: int = typer.Option(200, "--batch-size", min=1, max=500, help="Tasks per request."),
+    batch_size: int = typer.Option(
+        500, "--batch-size", min=1, max=500, help="Tasks per request (each request is one transaction)."
+    ),
 ) -> None:
     """Submit every row (prompt, responses, optional criteria and your own id) for human judgement.
 

@@ -6,7 +6,17 @@ from typing import Optional
 
 import typer
 
-from dojo.cli.options import Home, Netuid, Network, Profile, WalletHotkey, WalletName, WalletPath
+from dojo.cli.options import (
+    Home,
+    Netuid,
+    Network,
+    Profile,
+    WalletHotkey,
+    WalletName,
+    WalletPath,
+    service_overrides,
+    service_settings,
+)
 
 
 def miner(
@@ -30,23 +40,20 @@ def miner(
     home: Home = None,
 ) -> None:
     """Run a miner: publish its address, take validators' tasks into the worker API, return the results."""
-    from dojo.config import load_settings
-    from dojo.logs import setup_logging
     from dojo.miner.service import run_miner
 
-    settings = load_settings(
+    overrides = service_overrides(
         home=home,
         profile=profile,
+        network=network,
+        netuid=netuid,
+        wallet_name=wallet_name,
+        wallet_hotkey=wallet_hotkey,
+        wallet_path=wallet_path,
         miner__host=host,
         miner__port=port,
         miner__external_ip=external_ip,
         miner__worker_api_url=worker_api_url,
         miner__api_key=api_key,
-        wallet__name=wallet_name,
-        wallet__hotkey=wallet_hotkey,
-        wallet__path=wallet_path,
-        chain__network=network,
-        chain__netuid=netuid,
     )
-    setup_logging(settings.log_level, settings.log_json)
-    run_miner(settings)
+    run_miner(service_settings(overrides))

@@ -93,7 +93,9 @@ def validator_status(settings: Settings, rounds: int = 5, top: int = 10) -> dict
     from dojo.validator.store.repo import ValidatorStore
 
     url = settings.validator_db_url()
-    store = ValidatorStore(url, run_migrations=False)  # an operator's look never changes the schema
+    store = ValidatorStore.open_read_only(url)  # an operator's look never writes, nor takes the write lock
+    if store is None:
+        raise DojoError(f"the validator store at {_shown(url)} has no tables yet: has the validator run here?")
     try:
         recent = store.recent_rounds(rounds)
         activity = store.miner_activity(rounds)
@@ -289,11 +291,11 @@ def _print_miner(c: Console, st: dict[str, Any], now: datetime) -> None:
 
 def _print_worker(c: Console, st: dict[str, Any], now: datetime) -> None:
     t = Table(title="Tasks", title_justify="left")
-    for col in ("open", "completed", "expired", "open past deadline", "miners"):
+    for col in ("open", "completed", "expired", "closed", "open past deadline", "miners"):
         t.add_column(col, justify="right")
     tasks = st["tasks"]
     t.add_row(
-        *(str(tasks.get(k, 0)) for k in ("open", "completed", "expired")),
+        *(str(tasks.get(k, 0)) for k in ("open", "completed", "expired", "closed")),  # worker_api.lifecycle
         str(st["open_past_deadline"]),
         str(st["miners"]),
     )

@@ -31,9 +31,9 @@ def synthetic_api(
     home: Optional[Path] = typer.Option(None, "--home", help="Data directory \\[env DOJO_HOME, default ~/.dojo]."),
 ) -> None:
     """Run the synthetic API: GET /api/v1/tasks/next pops a ready task (204 when none), /health, /metrics."""
+    from dojo import serving
     from dojo.config import load_settings
     from dojo.logs import setup_logging
-    from dojo.serving import run_uvicorn
     from dojo.synthetic.service import create_app
 
     settings = load_settings(
@@ -47,8 +47,8 @@ def synthetic_api(
     )
     setup_logging(settings.log_level, settings.log_json)
     application = create_app(settings)
-    run_uvicorn(
-        application, host=settings.synthetic.host, port=settings.synthetic.port, log_config=None, log_level="warning"
+    serving.run(
+        serving.build_config(application, settings.synthetic.host, settings.synthetic.port), service="synthetic-api"
     )
 
 

@@ -6,7 +6,17 @@ from typing import Optional
 
 import typer
 
-from dojo.cli.options import Home, Netuid, Network, Profile, WalletHotkey, WalletName, WalletPath
+from dojo.cli.options import (
+    Home,
+    Netuid,
+    Network,
+    Profile,
+    WalletHotkey,
+    WalletName,
+    WalletPath,
+    service_overrides,
+    service_settings,
+)
 
 
 def validator(
@@ -46,26 +56,24 @@ def validator(
     """Run a validator: send each miner its own copy of every task, score the labels, set weights."""
     import asyncio
 
-    from dojo.config import load_settings
-    from dojo.logs import setup_logging
     from dojo.validator.service import run_validator
 
-    settings = load_settings(
+    overrides = service_overrides(
         home=home,
         profile=profile,
+        network=network,
+        netuid=netuid,
+        wallet_name=wallet_name,
+        wallet_hotkey=wallet_hotkey,
+        wallet_path=wallet_path,
         validator__db_url=db_url,
         validator__task_source=task_source,
         validator__synthetic_api_url=synthetic_api_url,
         validator__tasks_per_round=tasks_per_round,
         validator__seed=seed,
         validator__external_api_port=external_api_port,
-        wallet__name=wallet_name,
-        wallet__hotkey=wallet_hotkey,
-        wallet__path=wallet_path,
-        chain__network=network,
-        chain__netuid=netuid,
     )
-    setup_logging(settings.log_level, settings.log_json)
+    settings = service_settings(overrides)
     try:
         asyncio.run(run_validator(settings, max_rounds=rounds))
     except KeyboardInterrupt:

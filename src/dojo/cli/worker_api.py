@@ -9,6 +9,8 @@ from typing import Any, Optional
 
 import typer
 
+from dojo.cli.options import service_overrides, service_settings
+
 # the parent's command-line overrides, handed to each worker process (which reads the same environment)
 OVERRIDES_ENV = "DOJO_WORKER_API_OVERRIDES"
 
@@ -40,37 +42,30 @@ def worker_api(
     home: Optional[Path] = typer.Option(None, "--home", help="Data directory \\[env DOJO_HOME, default ~/.dojo]."),
 ) -> None:
     """Run the worker API: wallet logins, miner keys, tasks and results, with the web UI at /."""
-    from dojo.config import load_settings
-    from dojo.logs import setup_logging
     from dojo.worker_api.app import serve
 
-    overrides: dict[str, Any] = dict(
-        home=None if home is None else str(home),
+    overrides = service_overrides(
+        home=home,
         profile=profile,
+        network=network,
+        netuid=netuid,
         redis_url=redis_url,
         worker__host=host,
         worker__port=port,
         worker__db_url=db_url,
-        chain__network=network,
-        chain__netuid=netuid,
     )
-    settings = load_settings(**overrides)
-    setup_logging(settings.log_level, settings.log_json)
+    settings = service_settings(overrides)
     if workers == 1:
         serve(settings)
         return
     from dojo.serving import serve_worker_processes
 
-    os.environ[OVERRIDES_ENV] = json.dumps({k: v for k, v in overrides.items() if v is not None})
+    os.environ[OVERRIDES_ENV] = json.dumps(overrides)
     serve_worker_processes(settings, workers, f"{__name__}:app_in_worker_process")
 
 
 def app_in_worker_process() -> Any:
     """The app of one worker process (uvicorn calls this in each): settings as the parent read them."""
-    from dojo.config import load_settings
-    from dojo.logs import setup_logging
     from dojo.worker_api.app import create_app
 
-    settings = load_settings(**json.loads(os.environ.get(OVERRIDES_ENV, "{}")))
-    setup_logging(settings.log_level, settings.log_json)
-    return create_app(settings)
+    return create_app(service_settings(json.loads(os.environ.get(OVERRIDES_ENV, "{}"))))

@@ -9,14 +9,15 @@ responses in, a labelled dataset out.
         dojo.fetch(Path("labelled"), fmt="hf")
 """
 
-from dojo.client._client import DEFAULT_URL, TOKEN_ENV, ApiError, AsyncDojoClient, DojoClient
+from dojo.client._client import DEFAULT_URL, TOKEN_ENV, AsyncDojoClient, DojoClient
 from dojo.client._files import FetchSummary, read_rows, write_results
-from dojo.client._models import BulkReport, RowError, Submitted, TaskIn, task_from_row
+from dojo.client._models import BulkReport, Submitted, TaskIn, task_from_row
+from dojo.errors import ExternalApiError, RowError
 
 __all__ = [
     "DojoClient",
     "AsyncDojoClient",
-    "ApiError",
+    "ExternalApiError",
     "TaskIn",
     "Submitted",
     "BulkReport",

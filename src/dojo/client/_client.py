@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from dojo.client._batches import BATCH, Batch, batches, by_row, record, too_large
 from dojo.client._files import FetchSummary, write_results
-from dojo.client._models import BulkReport, RowError, Submitted, TaskIn, task_from_row
-from dojo.errors import DojoError
+from dojo.client._models import BulkReport, Submitted, TaskIn, task_from_row
+from dojo.errors import DojoError, ExternalApiError
 
 DEFAULT_URL = "http://127.0.0.1:1888"
 TOKEN_ENV = "DOJO_VALIDATOR_EXTERNAL_API_TOKEN"
-BATCH = 200
 PREFIX = "/api/v1/external-tasks"
 
 Rows = Iterable[tuple[int, Any]]
-
-
-class ApiError(DojoError):
-    """The validator refused a request or could not be reached."""
+BATCH_URL = f"{PREFIX}/batch"
+JSON = {"Content-Type": "application/json"}
 
 
 def _token(token: str | None) -> str:
@@ -32,48 +32,28 @@ def _token(token: str | None) -> str:
     return token
 
 
+def _detail(r: httpx.Response) -> str:
+    try:
+        return str(r.json().get("detail", r.text))
+    except (ValueError, AttributeError):
+        return r.text
+
+
 def _check(r: httpx.Response) -> Any:
     if r.status_code >= 400:
-        try:
-            detail = r.json().get("detail", r.text)
-        except ValueError:
-            detail = r.text
-        raise ApiError(f"{r.request.method} {r.request.url.path}: HTTP {r.status_code}: {detail}")
+        raise ExternalApiError(f"{r.request.method} {r.request.url.path}: HTTP {r.status_code}: {_detail(r)}")
     return r.json()
 
 
-def _chunks(rows: Rows, report: BulkReport, size: int) -> Iterator[list[tuple[int, TaskIn]]]:
-    """Valid tasks in batches; invalid rows go straight to ``report.errors``."""
-    batch: list[tuple[int, TaskIn]] = []
-    for n, data in rows:
-        try:
-            if isinstance(data, Exception):
-                raise RowError(n, str(data))
-            batch.append((n, task_from_row(n, data)))
-        except RowError as exc:
-            report.errors.append(exc)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _body(batch: list[tuple[int, TaskIn]]) -> dict[str, Any]:
-    return {"tasks": [t.model_dump(mode="json", exclude_none=True) for _, t in batch]}
-
-
-def _record(batch: list[tuple[int, TaskIn]], reply: dict[str, Any], report: BulkReport) -> None:
-    for res in reply["results"]:
-        row = batch[res["index"]][0]
-        if "error" in res:
-            report.errors.append(RowError(row, res["error"]))
-        else:
-            report.ids[row] = res["id"]
-            if res["created"]:
-                report.created += 1
-            else:
-                report.existing += 1
+def _done(
+    batch: Batch,
+    results: list[tuple[int, dict[str, Any]]],
+    report: BulkReport,
+    progress: Callable[[int], None] | None,
+) -> None:
+    record(results, report)
+    if progress:
+        progress(batch.consumed)
 
 
 def _submitted(data: dict[str, Any]) -> Submitted:
@@ -102,7 +82,7 @@ class DojoClient:
         try:
             return _check(self._http.request(method, path, **kw))
         except httpx.TransportError as exc:
-            raise ApiError(f"cannot reach the validator at {self._http.base_url}: {exc}") from exc
+            raise ExternalApiError(f"cannot reach the validator at {self._http.base_url}: {exc}") from exc
 
     def submit(self, task: TaskIn | dict[str, Any]) -> Submitted:
         """One task (a :class:`TaskIn` or a row dict); the same ``client_id`` again returns the first request."""
@@ -112,13 +92,40 @@ class DojoClient:
     def submit_many(
         self, rows: Rows, batch_size: int = BATCH, progress: Callable[[int], None] | None = None
     ) -> BulkReport:
-        """Many ``(row number, row)``; bad rows are reported (row and field) and never stop the good ones."""
+        """Many ``(row number, row)`` through the batch endpoint (up to ``batch_size`` tasks, one transaction per
+        request); bad rows are reported (row and field) and never stop the good ones. ``progress(n)`` is told
+        of every ``n`` input rows done. The next batch is checked and serialised while one is on its way."""
         report = BulkReport()
-        for batch in _chunks(rows, report, batch_size):
-            _record(batch, self._do("POST", f"{PREFIX}/batch", json=_body(batch)), report)
-            if progress:
-                progress(len(batch))
+        with ThreadPoolExecutor(1, thread_name_prefix="dojo-submit") as sender:
+            inflight: tuple[Batch, Future[list[tuple[int, dict[str, Any]]]]] | None = None
+            try:
+                for batch in batches(rows, report, batch_size):
+                    sending = (batch, sender.submit(self._send_batch, batch))
+                    if inflight is not None:
+                        _done(inflight[0], inflight[1].result(), report, progress)
+                    inflight = sending
+                if inflight is not None:
+                    _done(inflight[0], inflight[1].result(), report, progress)
+            except BaseException:
+                if inflight is not None:
+                    inflight[1].cancel()
+                raise
+        report.errors.sort(key=lambda e: e.row)
         return report
+
+    def _send_batch(self, batch: Batch) -> list[tuple[int, dict[str, Any]]]:
+        if not batch.docs:
+            return []
+        try:
+            r = self._http.post(BATCH_URL, content=batch.body(), headers=JSON)
+        except httpx.TransportError as exc:
+            raise ExternalApiError(f"cannot reach the validator at {self._http.base_url}: {exc}") from exc
+        if r.status_code == 413:  # the validator takes smaller bodies than this client assumed
+            if len(batch.docs) == 1:
+                return too_large(batch, _detail(r))
+            first, second = batch.halves()
+            return self._send_batch(first) + self._send_batch(second)
+        return by_row(batch, _check(r))
 
     def get(self, request_id: str) -> dict[str, Any]:
         """One request: its state and, when done, its result."""
@@ -168,7 +175,7 @@ class AsyncDojoClient:
         try:
             return _check(await self._http.request(method, path, **kw))
         except httpx.TransportError as exc:
-            raise ApiError(f"cannot reach the validator at {self._http.base_url}: {exc}") from exc
+            raise ExternalApiError(f"cannot reach the validator at {self._http.base_url}: {exc}") from exc
 
     async def submit(self, task: TaskIn | dict[str, Any]) -> Submitted:
         t = task if isinstance(task, TaskIn) else task_from_row(1, task)
@@ -177,12 +184,39 @@ class AsyncDojoClient:
     async def submit_many(
         self, rows: Rows, batch_size: int = BATCH, progress: Callable[[int], None] | None = None
     ) -> BulkReport:
+        """As :meth:`DojoClient.submit_many`; rows are read, checked and serialised in a thread, so the event
+        loop stays free, the next batch while one is on its way."""
         report = BulkReport()
-        for batch in _chunks(rows, report, batch_size):
-            _record(batch, await self._do("POST", f"{PREFIX}/batch", json=_body(batch)), report)
-            if progress:
-                progress(len(batch))
+        pending = batches(rows, report, batch_size)
+        inflight: tuple[Batch, asyncio.Task[list[tuple[int, dict[str, Any]]]]] | None = None
+        try:
+            while True:
+                batch = await asyncio.to_thread(next, pending, None)
+                if inflight is not None:
+                    _done(inflight[0], await inflight[1], report, progress)
+                    inflight = None
+                if batch is None:
+                    break
+                inflight = (batch, asyncio.create_task(self._send_batch(batch)))
+        finally:
+            if inflight is not None:
+                inflight[1].cancel()
+        report.errors.sort(key=lambda e: e.row)
         return report
+
+    async def _send_batch(self, batch: Batch) -> list[tuple[int, dict[str, Any]]]:
+        if not batch.docs:
+            return []
+        try:
+            r = await self._http.post(BATCH_URL, content=batch.body(), headers=JSON)
+        except httpx.TransportError as exc:
+            raise ExternalApiError(f"cannot reach the validator at {self._http.base_url}: {exc}") from exc
+        if r.status_code == 413:
+            if len(batch.docs) == 1:
+                return too_large(batch, _detail(r))
+            first, second = batch.halves()
+            return await self._send_batch(first) + await self._send_batch(second)
+        return by_row(batch, _check(r))
 
     async def get(self, request_id: str) -> dict[str, Any]:
         return dict(await self._do("GET", f"{PREFIX}/{request_id}"))

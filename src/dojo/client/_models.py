@@ -5,31 +5,20 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import Field, StringConstraints, ValidationError
+from pydantic import ValidationError
 
 from dojo import protocol
+from dojo.errors import RowError
 
 #: completion ids made from a consumer id are stable, so a re-run sends the very same task
 _NAMESPACE = uuid.UUID("6f1d2c1e-8f0a-4c8e-9a55-2f3d7b1c0d14")
 
 
-class TaskIn(protocol.Strict):
-    """One external task: a prompt, 2–16 responses (HTML documents), the criteria, the consumer's own id."""
-
-    prompt: Annotated[str, StringConstraints(min_length=1, max_length=protocol.MAX_PROMPT_CHARS)]
-    responses: list[protocol.Response] = Field(min_length=protocol.MIN_RESPONSES, max_length=protocol.MAX_RESPONSES)
-    criteria: protocol.Criterion = Field(default_factory=lambda: protocol.ScoreCriterion(min=1, max=10))
-    client_id: protocol.ShortStr | None = None
-
-
-class RowError(ValueError):
-    """A row of the input that is not a task: says which row and which field."""
-
-    def __init__(self, row: int, message: str) -> None:
-        super().__init__(f"row {row}: {message}")
-        self.row, self.message = row, message
+#: One external task: a prompt, 2–16 responses (HTML documents), the criteria, the consumer's own id
+#: (the wire model the validator's external-task API takes).
+TaskIn = protocol.ExternalTask
 
 
 @dataclass

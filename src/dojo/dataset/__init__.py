@@ -2,12 +2,13 @@
 
 from dojo.dataset.export import ExportSummary, export_dataset
 from dojo.dataset.pairs import PAIR_SCHEMA, PairCounts, PairOptions, build_pairs, pair_schema
-from dojo.dataset.rows import TASK_SCHEMA, build_task
+from dojo.dataset.rows import TASK_SCHEMA, Labelled, build_rows
 
 __all__ = [
     "ExportSummary",
     "export_dataset",
-    "build_task",
+    "build_rows",
+    "Labelled",
     "build_pairs",
     "pair_schema",
     "PairOptions",

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from itertools import combinations, islice
-from typing import Any, Literal
+from itertools import islice
+from typing import Literal
 
+import numpy as np
 import pyarrow as pa
 
 from dojo.dataset.rows import Labelled
@@ -83,43 +84,86 @@ def same_when_truncated(prompt_tokens: int, chosen: str, rejected: str, max_toke
     return tokens(chosen, budget) == tokens(rejected, budget)
 
 
-def _text(role: str, text: str, fmt: str) -> Any:
-    return text if fmt == "standard" else [{"role": role, "content": text}]
+def _messages(role: str, text: pa.Array) -> pa.Array:
+    """Each text as a one-message list ``[{role, content}]`` (TRL's conversational format)."""
+    n = len(text)
+    roles = pa.array([role] * n, pa.string())
+    one = pa.StructArray.from_arrays([roles, text], fields=list(_MESSAGES.value_type))
+    return pa.ListArray.from_arrays(pa.array(np.arange(n + 1, dtype=np.int32)), one).cast(_MESSAGES)
 
 
-def build_pairs(item: Labelled, opts: PairOptions, counts: PairCounts) -> list[dict[str, Any]]:
-    """The task's preference pairs under ``opts``; what is left out is added to ``counts``."""
-    threshold = item.step if opts.min_margin is None else opts.min_margin
-    counts.thresholds.add(round(threshold, 6))
-    prompt = item.row["prompt"]
-    prompt_len = len(tokens(prompt, opts.max_tokens)) if opts.max_tokens is not None else 0
-    out: list[dict[str, Any]] = []
-    mean = item.mean
-    for i, j in combinations(range(len(item.ids)), 2):
-        margin = float(mean[i] - mean[j])
-        if margin == 0 or abs(margin) < threshold - 1e-12:
-            if margin != 0:
-                counts.below_margin += 1
-            continue  # people saw no (or too small a) difference: no preference to learn from
-        win, lose = (i, j) if margin > 0 else (j, i)
-        same: bool | None = None
-        if opts.max_tokens is not None:
-            same = same_when_truncated(prompt_len, item.contents[win], item.contents[lose], opts.max_tokens)
-            if same:
-                counts.same_when_truncated += 1
-                if opts.truncation == "drop":
-                    counts.dropped_truncated += 1
-                    continue
-        out.append(
-            {
-                "prompt": _text("user", prompt, opts.fmt),
-                "chosen": _text("assistant", item.contents[win], opts.fmt),
-                "rejected": _text("assistant", item.contents[lose], opts.fmt),
-                "margin": abs(margin),
-                "task_id": item.row["task_id"],
-                "chosen_id": item.ids[win],
-                "rejected_id": item.ids[lose],
-                "same_when_truncated": same,
-            }
+def build_pairs(batch: Labelled, opts: PairOptions, counts: PairCounts) -> pa.RecordBatch:
+    """The batch's preference pairs under ``opts``, by task and then as :func:`itertools.combinations` orders
+    the completions; what is left out is added to ``counts``."""
+    if opts.min_margin is None:
+        counts.thresholds.update(round(float(t), 6) for t in np.unique(batch.step))
+    elif len(batch):
+        counts.thresholds.add(round(opts.min_margin, 6))
+    rows: list[np.ndarray] = []
+    pair_no: list[np.ndarray] = []
+    winners: list[np.ndarray] = []
+    losers: list[np.ndarray] = []
+    margins: list[np.ndarray] = []
+    for group in batch.groups:
+        n_c = group.mean.shape[1]
+        i, j = np.triu_indices(n_c, k=1)  # the order of combinations(range(n_c), 2)
+        margin = group.mean[:, i] - group.mean[:, j]  # [T, P]
+        threshold = batch.step[group.rows][:, None] if opts.min_margin is None else opts.min_margin
+        small = np.abs(margin) < threshold - 1e-12
+        counts.below_margin += int((small & (margin != 0)).sum())
+        t, p = np.nonzero(~((margin == 0) | small))  # people saw no (or too small a) difference: no preference
+        m = margin[t, p]
+        rows.append(group.rows[t])
+        pair_no.append(p)
+        winners.append(np.where(m > 0, i[p], j[p]))
+        losers.append(np.where(m > 0, j[p], i[p]))
+        margins.append(np.abs(m))
+    row, p, win, lose, margin = (
+        np.concatenate(x) if x else np.empty(0, np.int64) for x in (rows, pair_no, winners, losers, margins)
+    )
+    order = np.lexsort((p, row))
+    row, win, lose, margin = row[order], win[order], lose[order], margin[order].astype(np.float64)
+    win, lose = batch.offsets[row] + win, batch.offsets[row] + lose  # into the batch's flat completions
+    same: np.ndarray | None = None
+    if opts.max_tokens is not None:
+        same = _same_when_truncated(batch, row, win, lose, opts.max_tokens)
+        counts.same_when_truncated += int(same.sum())
+        if opts.truncation == "drop":
+            counts.dropped_truncated += int(same.sum())
+            keep = ~same
+            row, win, lose, margin, same = row[keep], win[keep], lose[keep], margin[keep], same[keep]
+    task = pa.array(row)
+    prompt = batch.table.column("prompt").take(task)
+    chosen, rejected = batch.contents.take(pa.array(win)), batch.contents.take(pa.array(lose))
+    if opts.fmt != "standard":
+        prompt, chosen, rejected = (
+            _messages("user", prompt),
+            _messages("assistant", chosen),
+            _messages("assistant", rejected),
         )
+    columns = [
+        prompt,
+        chosen,
+        rejected,
+        pa.array(margin, pa.float64()),
+        batch.table.column("task_id").take(task),
+        batch.ids.take(pa.array(win)),
+        batch.ids.take(pa.array(lose)),
+        pa.nulls(len(row), pa.bool_()) if same is None else pa.array(same, pa.bool_()),
+    ]
+    return pa.RecordBatch.from_arrays(columns, schema=pair_schema(opts.fmt))
+
+
+def _same_when_truncated(
+    batch: Labelled, row: np.ndarray, win: np.ndarray, lose: np.ndarray, budget: int
+) -> np.ndarray:
+    """Per pair: whether both answers are the same once prompt + answer is cut to ``budget`` tokens."""
+    prompts = batch.table.column("prompt").to_pylist()
+    contents = batch.contents.to_pylist()
+    prompt_len: dict[int, int] = {}
+    out = np.zeros(len(row), dtype=bool)
+    for k, (r, w, lo) in enumerate(zip(row.tolist(), win.tolist(), lose.tolist(), strict=True)):
+        if r not in prompt_len:
+            prompt_len[r] = len(tokens(prompts[r], budget))
+        out[k] = same_when_truncated(prompt_len[r], contents[w], contents[lo], budget)
     return out

@@ -17,15 +17,12 @@ from datetime import datetime, timezone
 
 import httpx
 
+from dojo.errors import LabellerError
 from dojo.localnet.crews import Brain
 from dojo.localnet.strategies import Answer, TaskView
 from dojo.logs import log
 
 logger = logging.getLogger(__name__)
-
-
-class LabellerError(Exception):
-    """The worker API refused a labeller's call."""
 
 
 @dataclass
@@ -113,7 +110,11 @@ class SimulatedLabeller:
                 continue
             detail = await self._call(client, "GET", f"/api/v1/tasks/{summary['id']}")
             assert isinstance(detail, dict)
-            view = TaskView.of(detail["prompt"], detail["responses"], detail["criteria"])
+            try:
+                view = TaskView.of(detail["prompt"], detail["responses"], detail["criteria"])
+            except ValueError as exc:  # criteria the protocol does not know: not a task this labeller can do
+                log(logger, "labeller.bad_task", level=logging.WARNING, labeller=self.name, error=str(exc)[:300])
+                continue
             scores = self.brain.answer(view, _when(detail["created_at"]), _when(detail["expire_at"]))
             if scores is None:
                 continue  # not yet (truth unknown, or the resold crew has not answered): next pass

@@ -4,13 +4,17 @@ Order of things: wallets → local chain (register, stake) → synthetic API →
 API and subscription keys per miner (through the same hotkey login the key shell uses) →
 miners → validator → simulated labellers → a few external tasks → wait for the rounds →
 leaderboard → dataset export → stop every process by its PID.
+
+Beside it: ``roles`` (each process's command line and environment), ``processes`` (starting,
+health, stopping by PID), ``oracle`` (the simulated labellers' truth), ``leaderboard`` (the
+outcome and its ranking check), ``run`` (the terminal view). The validator's store is only
+read, through :meth:`ValidatorStore.open_read_only`.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-import sqlite3
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -20,13 +24,32 @@ from typing import Any
 import httpx
 
 from dojo.errors import DojoError
-from dojo.localnet.crews import DEFAULT_CREWS, Crew, ResaleBoard, Strategy, check_crews, make_brains, publisher
+from dojo.localnet import roles
+from dojo.localnet.crews import DEFAULT_CREWS, Crew, ResaleBoard, check_crews, make_brains, publisher
 from dojo.localnet.labellers import SimulatedLabeller
+from dojo.localnet.leaderboard import (
+    LocalnetResult,
+    MinerResult,
+    ranked_as_expected,
+    ranking_problems,
+    write_leaderboard,
+)
 from dojo.localnet.oracle import TruthOracle
 from dojo.localnet.processes import Service, free_port
 from dojo.logs import log
+from dojo.validator.store.repo import ValidatorStore
 
 logger = logging.getLogger(__name__)
+
+__all__ = [
+    "LocalNetwork",
+    "LocalnetConfig",
+    "LocalnetResult",
+    "MinerResult",
+    "MinerSlot",
+    "ranked_as_expected",
+    "ranking_problems",
+]
 
 VALIDATOR_STAKE = 10_000.0
 
@@ -77,96 +100,6 @@ class MinerSlot:
     killed: bool = False
 
 
-@dataclass
-class MinerResult:
-    """A row of the leaderboard."""
-
-    name: str
-    hotkey: str
-    uid: int
-    crew: Crew
-    mean_task_score: float | None
-    running_score: float | None
-    weight: float
-    balance: float
-    labels: int
-    killed: bool
-    score_before_kill: float | None = None
-    tasks: int = 0  # tasks scored
-
-    def as_json(self) -> dict[str, Any]:
-        """One object of ``leaderboard.json``."""
-        return {
-            "miner": self.name,
-            "uid": self.uid,
-            "hotkey": self.hotkey,
-            "crew": self.crew.spec,
-            "strategy": self.crew.strategy.value,
-            "tasks": self.tasks,
-            "score": self.mean_task_score,
-            "running": self.running_score,
-            "weight": self.weight,
-            "balance": self.balance,
-            "labels": self.labels,
-            "killed": self.killed,
-        }
-
-
-@dataclass
-class LocalnetResult:
-    """What a run of the local network produced."""
-
-    home: Path
-    miners: list[MinerResult]
-    dataset_dir: Path | None
-    dataset_tasks: int
-    external: list[dict[str, Any]]
-    failures: list[str]
-    ranked_as_expected: bool
-
-
-#: A reseller's hotkeys together (the resold miner and its copiers) may earn at most this times the resold miner.
-RESALE_LIMIT = 1.1
-
-
-def ranking_problems(rows: list[MinerResult]) -> list[str]:
-    """Where the weights do not order the miners (those not killed) as their crews' quality does.
-
-    A crew with signal (quality > 0) must out-earn every worse crew; crews without signal (bots
-    count as quality 0, as do lazy and random people) need only not earn less than worse ones,
-    since the scoring may rightly pay them all nothing. Copiers are their own category: the
-    resold miner and its copiers together may earn at most :data:`RESALE_LIMIT` times the
-    resold miner alone.
-    """
-    problems = []
-    rated = [(r, r.crew.quality) for r in rows if not r.killed and r.crew.quality is not None]
-    for better, qb in rated:
-        for worse, qw in rated:
-            if qb is None or qw is None or qb <= qw:
-                continue
-            if better.weight < worse.weight or (qb > 0 and better.weight <= worse.weight):
-                problems.append(
-                    f"{worse.name} ({worse.crew.label}) earns {worse.weight:.3f}, "
-                    f"not less than {better.name} ({better.crew.label}) with {better.weight:.3f}"
-                )
-    by_name = {r.name: r for r in rows}
-    for n in sorted({r.crew.source for r in rows if r.crew.strategy is Strategy.copier and r.crew.source is not None}):
-        source = by_name.get(f"miner{n}")
-        copiers = [r for r in rows if r.crew.strategy is Strategy.copier and r.crew.source == n]
-        total = sum(c.weight for c in copiers)
-        if source is not None and source.weight + total > RESALE_LIMIT * source.weight + 1e-9:
-            problems.append(
-                f"miner{n}'s copiers earn {total:.3f} on top of its {source.weight:.3f} "
-                f"(together more than {RESALE_LIMIT}× miner{n})"
-            )
-    return problems
-
-
-def ranked_as_expected(rows: list[MinerResult]) -> bool:
-    """Do the weights order the miners as their crews' quality does? (see :func:`ranking_problems`)"""
-    return not ranking_problems(rows)
-
-
 class LocalNetwork:
     """Builds, runs and tears down the local network; ``status()`` feeds the live view."""
 
@@ -191,7 +124,9 @@ class LocalNetwork:
         self.validator: Service | None = None
         self.synthetic: Service | None = None
         self.chain: Any = None
-        self.oracle = TruthOracle(self.home / "validator.db")
+        self.store_url = f"sqlite:///{self.home / 'validator.db'}"
+        self._store: ValidatorStore | None = None  # the validator's, read-only, once it exists
+        self.oracle = TruthOracle(self.store_url)
         self.board = ResaleBoard()
         self.external_ids: list[str] = []
         self.external_token = secrets.token_urlsafe(24)
@@ -248,37 +183,14 @@ class LocalNetwork:
 
     def _worker_api(self, i: int) -> tuple[Service, str, str]:
         port = free_port()
-        domain = f"127.0.0.1:{port}"
         name = "worker-api" if self.cfg.shared_worker_api else f"worker-api-{i}"
-        svc = Service(
-            name,
-            ["worker-api", "--port", str(port)],
-            {
-                **self.base_env(),
-                "DOJO_WORKER_DB_URL": f"sqlite:///{self.home / (name + '.db')}",
-                "DOJO_WORKER_JWT_SECRET": secrets.token_urlsafe(48),  # its own, not the one file in the shared home
-                "DOJO_WORKER_SIWE_DOMAIN": domain,
-                "DOJO_WORKER_MAX_RESULTS": "3",
-                # every simulated labeller comes from 127.0.0.1 and polls often
-                "DOJO_WORKER_RATE_LIMIT_LABELLER": "6000/minute",
-                "DOJO_WORKER_RATE_LIMIT_IP": "60000/minute",
-            },
-            self.logs / f"{name}.log",
-            f"http://{domain}/health",
-        )
+        svc = roles.worker_api(name, port, self.home, self.base_env(), self.logs)
         self.services.append(svc)
-        return svc, f"http://{domain}", domain
+        return svc, f"http://127.0.0.1:{port}", f"127.0.0.1:{port}"
 
     def start_backends(self) -> None:
         """The synthetic API and the worker API(s)."""
-        port = free_port()
-        self.synthetic = Service(
-            "synthetic-api",
-            ["synthetic-api", "--port", str(port), "--generator", "procedural", "--seed", str(self.cfg.seed * 1000)],
-            self.base_env(),
-            self.logs / "synthetic-api.log",
-            f"http://127.0.0.1:{port}/health",
-        )
+        self.synthetic = roles.synthetic_api(free_port(), self.cfg.seed * 1000, self.base_env(), self.logs)
         self.services.insert(0, self.synthetic)
         for svc in self.services:
             svc.start()
@@ -288,30 +200,19 @@ class LocalNetwork:
     def make_keys(self) -> None:
         """Each miner logs in to its worker API with its hotkey and makes an API key and a subscription key."""
         from dojo.chain.wallets import load_wallet
-        from dojo.cli.keys.client import WorkerApiClient
+        from dojo.miner.keys_client import KeysClient
 
         for m in self.miners:
             wallet = load_wallet(m.wallet_name, "default", self.wallets)
-            with WorkerApiClient(m.worker_url, wallet.hotkey) as client:
+            with KeysClient(m.worker_url, wallet.hotkey) as client:
                 client.authenticate()
                 m.api_key, _ = client.generate_key("api_key", name="localnet miner")
                 m.subscription_key, _ = client.generate_key("subscription_key", name="localnet crew")
 
     def start_miners(self) -> None:
         for m in self.miners:
-            port = free_port()
-            m.service = Service(
-                f"miner-{m.index}",
-                ["miner", "--port", str(port)],
-                {
-                    **self.base_env(),
-                    "DOJO_WALLET_NAME": m.wallet_name,
-                    "DOJO_WALLET_HOTKEY": "default",
-                    "DOJO_MINER_WORKER_API_URL": m.worker_url,
-                    "DOJO_MINER_API_KEY": m.api_key,
-                },
-                self.logs / f"miner-{m.index}.log",
-                f"http://127.0.0.1:{port}/health",
+            m.service = roles.miner(
+                m.index, free_port(), m.wallet_name, m.worker_url, m.api_key, self.base_env(), self.logs
             )
             self.services.append(m.service)
             m.service.start()
@@ -328,33 +229,17 @@ class LocalNetwork:
 
     def start_validator(self, open_ended: bool = False) -> None:
         """The validator: ``cfg.rounds`` rounds, or (``open_ended``) until stopped, for people to label."""
-        self.external_port = free_port()
-        assert self.synthetic is not None
-        rounds = [] if open_ended else ["--rounds", str(self.cfg.rounds)]
-        self.validator = Service(
-            "validator-open" if open_ended else "validator",
-            [
-                "validator",
-                *rounds,
-                "--seed",
-                str(self.cfg.seed),
-                "--tasks-per-round",
-                str(self.cfg.tasks_per_round),
-                "--task-source",
-                "api",
-                "--synthetic-api-url",
-                self.synthetic.health_url.rsplit("/health", 1)[0],  # type: ignore[union-attr]
-                "--external-api-port",
-                str(self.external_port),
-            ],
-            {
-                **self.base_env(),
-                "DOJO_WALLET_NAME": "validator",
-                "DOJO_WALLET_HOTKEY": "default",
-                "DOJO_VALIDATOR_EXTERNAL_API_TOKEN": self.external_token,
-            },
-            self.logs / "validator.log",
-            f"http://127.0.0.1:{self.external_port}/health",
+        self.external_port = self.external_port or free_port()  # one address across a --keep-open restart
+        assert self.synthetic is not None and self.synthetic.health_url is not None
+        self.validator = roles.validator(
+            rounds=None if open_ended else self.cfg.rounds,
+            seed=self.cfg.seed,
+            tasks_per_round=self.cfg.tasks_per_round,
+            synthetic_url=self.synthetic.health_url.rsplit("/health", 1)[0],
+            external_port=self.external_port,
+            external_token=self.external_token,
+            env=self.base_env(),
+            logs=self.logs,
         )
         self.services.append(self.validator)
         self.validator.start()
@@ -405,53 +290,34 @@ class LocalNetwork:
 
     def external_from_store(self) -> list[dict[str, Any]]:
         """Each submitted external task's state and result, as the external API reports them."""
-        import json
-
-        db = self._validator_db()
-        if db is None:
+        store = self._validator_store()
+        if store is None:
             return []
-        try:
-            out = []
-            for rid in self.external_ids:
-                row = db.execute("SELECT state, result FROM external_requests WHERE id = ?", (rid,)).fetchone()
-                out.append(
-                    {
-                        "id": rid,
-                        "state": row[0] if row else "missing",
-                        "result": json.loads(row[1]) if row and row[1] else None,
-                    }
-                )
-            return out
-        finally:
-            db.close()
+        out = []
+        for rid in self.external_ids:
+            req = store.external_request(rid)
+            out.append({"id": rid, "state": req.state if req else "missing", "result": req.result if req else None})
+        return out
 
     # -- watching ------------------------------------------------------------------------------
 
-    def _validator_db(self) -> sqlite3.Connection | None:
-        path = self.home / "validator.db"
-        if not path.exists():
-            return None
-        return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    def _validator_store(self) -> ValidatorStore | None:
+        if self._store is None:
+            self._store = ValidatorStore.open_read_only(self.store_url)
+        return self._store
 
     def status(self) -> dict[str, Any]:
         """Counts and scores for the live view, read from the validator's store (read-only)."""
         out: dict[str, Any] = {"tasks": {}, "rounds": 0, "scores": {}, "means": {}, "counts": {}, "labels": {}}
         for m in self.miners:
             out["labels"][m.hotkey] = sum(lab.submitted for lab in m.labellers)
-        db = self._validator_db()
-        if db is None:
+        store = self._validator_store()
+        if store is None:
             return out
-        try:
-            out["tasks"] = dict(db.execute("SELECT state, COUNT(*) FROM tasks GROUP BY state").fetchall())
-            out["rounds"] = db.execute("SELECT COUNT(*) FROM rounds WHERE state = 'scored'").fetchone()[0]
-            out["scores"] = {hk: s for hk, s in db.execute("SELECT hotkey, score FROM running_scores").fetchall()}
-            per_miner = db.execute("SELECT hotkey, AVG(score), COUNT(*) FROM task_scores GROUP BY hotkey").fetchall()
-            out["means"] = {hk: mean for hk, mean, _ in per_miner}
-            out["counts"] = {hk: n for hk, _, n in per_miner}
-        except sqlite3.OperationalError:
-            pass
-        finally:
-            db.close()
+        p = store.progress()
+        out["tasks"], out["rounds"], out["scores"] = p.tasks, p.rounds_scored, p.running
+        out["means"] = {hk: mean for hk, (mean, _) in p.task_means.items()}
+        out["counts"] = {hk: n for hk, (_, n) in p.task_means.items()}
         return out
 
     def failures(self) -> list[str]:
@@ -517,17 +383,13 @@ class LocalNetwork:
 
     def write_leaderboard(self, rows: list[MinerResult]) -> Path:
         """``leaderboard.json`` in the home: one object per miner, in miner order."""
-        import json
-
-        path = self.home / "leaderboard.json"
-        path.write_text(json.dumps([r.as_json() for r in rows], indent=2) + "\n")
-        return path
+        return write_leaderboard(self.home / "leaderboard.json", rows)
 
     def export(self) -> tuple[Path, int]:
         from dojo.dataset import export_dataset
 
         out = self.home / "dataset"
-        summary = export_dataset(f"sqlite:///{self.home / 'validator.db'}", out, fmt=self.cfg.export_format)
+        summary = export_dataset(self.store_url, out, fmt=self.cfg.export_format)
         return out, summary.tasks
 
     def stop_all(self) -> list[str]:
@@ -543,4 +405,8 @@ class LocalNetwork:
                 unclean.append(f"{svc.name} did not stop cleanly (exit code {code}); see {svc.log_path}")
         if self.chain is not None:
             self.chain.close()
+        self.oracle.close()
+        if self._store is not None:
+            self._store.dispose()
+            self._store = None
         return unclean

@@ -1,24 +1,26 @@
 """The simulated labellers' "eyes": the true rank of each completion a miner's copy shows.
 
 A real person judges the responses by looking at them. A simulated one asks this oracle,
-which reads the validator's store (read-only) to map a miner's completion ids back to the
-original ones and their ground truth. For external tasks, whose truth the validator does not
+which reads the validator's store (opened read-only, through :class:`ValidatorStore`'s
+:meth:`~dojo.validator.store.views.StoreViews.copies_since`) to map a miner's completion ids
+back to the original ones and their ground truth. For external tasks, whose truth the validator does not
 know, the local network registers the order it generated them with.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
+import hashlib
 import threading
-from pathlib import Path
+
+from dojo.validator.store.repo import ValidatorStore
 
 
 class TruthOracle:
     """Looks up true ranks by the completion ids a labeller sees."""
 
-    def __init__(self, validator_db: Path) -> None:
-        self.path = validator_db
+    def __init__(self, store_url: str) -> None:
+        self.store_url = store_url  # the validator's store: sqlite:///FILE or postgresql+psycopg://…
+        self._store: ValidatorStore | None = None
         self._lock = threading.Lock()
         self._copies: dict[str, tuple[str, str]] = {}  # miner completion id -> (task id, original id)
         self._truth: dict[str, dict[str, int] | None] = {}  # task id -> ground truth
@@ -31,24 +33,22 @@ class TruthOracle:
             self._external.update(ranks)
 
     def _refresh(self) -> None:
-        if not self.path.exists():
-            return
-        db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5)
-        try:
-            rows = db.execute(
-                "SELECT a.id, a.task_id, a.completion_map, t.ground_truth FROM assignments a "
-                "JOIN tasks t ON t.id = a.task_id WHERE a.id > ? ORDER BY a.id",
-                (self._last_assignment,),
-            ).fetchall()
-        except sqlite3.OperationalError:
-            return  # the validator has not created its tables yet
-        finally:
-            db.close()
-        for aid, task_id, cmap, gt in rows:
-            for miner_cid, orig in json.loads(cmap).items():
-                self._copies[miner_cid] = (task_id, orig)
-            self._truth[task_id] = json.loads(gt) if gt else None
-            self._last_assignment = max(self._last_assignment, aid)
+        if self._store is None:
+            self._store = ValidatorStore.open_read_only(self.store_url)
+            if self._store is None:
+                return  # the validator has not created its store yet
+        for copy in self._store.copies_since(self._last_assignment):
+            for miner_cid, orig in copy.completion_map.items():
+                self._copies[miner_cid] = (copy.task_id, orig)
+            self._truth[copy.task_id] = copy.ground_truth
+            self._last_assignment = max(self._last_assignment, copy.assignment_id)
+
+    def close(self) -> None:
+        """Let go of the validator's store."""
+        with self._lock:
+            if self._store is not None:
+                self._store.dispose()
+                self._store = None
 
     def __call__(self, completion_ids: list[str]) -> dict[str, int] | None:
         """``{completion id: rank}`` for a copy, or None while any id is unknown."""
@@ -63,6 +63,13 @@ class TruthOracle:
                 truth = self._truth.get(task_id)
                 rank = truth.get(orig) if truth else self._external.get(orig)
                 if rank is None:
-                    return None
+                    return None if truth else _stand_in(completion_ids, self._copies)
                 out[cid] = int(rank)
             return out
+
+
+def _stand_in(completion_ids: list[str], copies: dict[str, tuple[str, str]]) -> dict[str, int]:
+    """A consumer's own external task (``dojo external submit``): nobody knows its order, so the simulated
+    people all "see" one stable order of its original answers, and their labels agree as people's would."""
+    order = sorted(completion_ids, key=lambda c: hashlib.sha256(copies[c][1].encode()).hexdigest())
+    return {cid: rank for rank, cid in enumerate(order)}

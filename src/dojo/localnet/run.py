@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console, Group
@@ -96,6 +97,7 @@ async def _run(net: LocalNetwork, console: Console) -> LocalnetResult:
             f"[green]✓[/] {len(net.services)} processes up: "
             + ", ".join(f"{s.name} (pid {s.pid})" for s in net.services)
         )
+        announce_external_api(net, console)
         started = time.monotonic()
         if net.cfg.external_tasks:
             await net.submit_external()
@@ -139,6 +141,7 @@ async def _run(net: LocalNetwork, console: Console) -> LocalnetResult:
         stop.set()  # the simulated crews step aside so people can take the tasks
         await asyncio.gather(*crews, return_exceptions=True)
         await asyncio.to_thread(net.start_validator, True)
+        announce_external_api(net, console)
         _keep_open(net, console)
     return LocalnetResult(
         home=net.home,
@@ -149,6 +152,24 @@ async def _run(net: LocalNetwork, console: Console) -> LocalnetResult:
         failures=[],
         ranked_as_expected=ranked_as_expected(rows),
     )
+
+
+def announce_external_api(net: LocalNetwork, console: Console) -> Path:
+    """Print the validator's external-task API address and token; write them to ``HOME/external-api.env``.
+
+    ``set -a; . HOME/external-api.env; set +a`` gives ``dojo external submit|status|fetch`` (and
+    ``dojo.client``'s token) the local network's validator.
+    """
+    url = f"http://127.0.0.1:{net.external_port}"
+    path = net.home / "external-api.env"
+    path.write_text(f"DOJO_EXTERNAL_URL={url}\nDOJO_VALIDATOR_EXTERNAL_API_TOKEN={net.external_token}\n")
+    path.chmod(0o600)
+    console.print(
+        f"external-task API: {url}  token [bold]{net.external_token}[/]\n"
+        f"  for dojo external: [bold]set -a; . {path}; set +a[/]",
+        soft_wrap=True,  # a token or a path cut by the terminal's width cannot be copied
+    )
+    return path
 
 
 def _keep_open(net: LocalNetwork, console: Console) -> None:

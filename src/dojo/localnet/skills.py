@@ -24,7 +24,11 @@ NOISE = {Skill.careful: 0.4, Skill.noisy: 4.0}
 
 
 def true_score(rank: int, n: int, lo: int = 1, hi: int = 10) -> float:
-    """The score a perfect labeller gives rank ``rank`` of ``n``: best → ``hi``, worst → ``lo``."""
+    """The score a perfect labeller gives rank ``rank`` of ``n``: best → ``hi``, worst → ``lo``, evenly spread.
+
+    The inverse of the criteria's normalisation: ``ScoreCriterion(min=lo, max=hi).unit`` of it is
+    ``RankingCriterion().unit(rank, n)``. The strategies' answers use it too.
+    """
     if n <= 1:
         return float(hi)
     return hi - rank * (hi - lo) / (n - 1)

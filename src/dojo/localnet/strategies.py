@@ -30,7 +30,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dojo.localnet.skills import Skill, score_completions, score_ranking
+from dojo.localnet.skills import Skill, score_completions, score_ranking, true_score
+from dojo.protocol import AnyCriterion, ScoreCriterion, as_criterion
 
 #: One labeller's answer: a value per completion id (a score in the criteria's range, or a rank).
 Answer = dict[str, int]
@@ -47,12 +48,15 @@ class TaskView:
 
     prompt: str
     responses: tuple[tuple[str, str], ...]  # (completion id, content) in the order shown
-    criteria: Mapping[str, Any]
+    criteria: AnyCriterion
 
     @classmethod
-    def of(cls, prompt: str, responses: Iterable[Mapping[str, Any]], criteria: Mapping[str, Any]) -> TaskView:
-        """From wire-shaped responses (``{"completion_id", "content"}``)."""
-        return cls(prompt, tuple((str(r["completion_id"]), str(r["content"])) for r in responses), dict(criteria))
+    def of(
+        cls, prompt: str, responses: Iterable[Mapping[str, Any]], criteria: AnyCriterion | Mapping[str, Any]
+    ) -> TaskView:
+        """From wire-shaped responses (``{"completion_id", "content"}``) and criteria (model or JSON)."""
+        pairs = tuple((str(r["completion_id"]), str(r["content"])) for r in responses)
+        return cls(prompt, pairs, as_criterion(criteria))
 
     @property
     def ids(self) -> list[str]:
@@ -60,11 +64,13 @@ class TaskView:
 
     @property
     def ranking(self) -> bool:
-        return self.criteria.get("type") == "ranking"
+        return self.criteria.is_ranking
 
     @property
     def bounds(self) -> tuple[int, int]:
-        return int(self.criteria.get("min", 1)), int(self.criteria.get("max", 10))
+        """The score range ``(min, max)``; a ranking has none (the default 1–10, never used for it)."""
+        scale = self.criteria if isinstance(self.criteria, ScoreCriterion) else ScoreCriterion(min=1, max=10)
+        return scale.min, scale.max
 
 
 def from_order(view: TaskView, order: Sequence[str]) -> Answer:
@@ -73,8 +79,7 @@ def from_order(view: TaskView, order: Sequence[str]) -> Answer:
     if view.ranking:
         return {cid: i for i, cid in enumerate(order)}
     lo, hi = view.bounds
-    step = (hi - lo) / (n - 1) if n > 1 else 0.0
-    return {cid: int(round(hi - i * step)) for i, cid in enumerate(order)}
+    return {cid: int(round(true_score(i, n, lo, hi))) for i, cid in enumerate(order)}
 
 
 # -- human skills ------------------------------------------------------------------------------

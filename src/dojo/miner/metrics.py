@@ -13,7 +13,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from dojo import __spec_version__, __version__
-from dojo.chain.base import ChainError
+from dojo.errors import ChainError
 from dojo.logs import log
 from dojo.versions import spec_of
 

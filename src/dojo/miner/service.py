@@ -10,20 +10,16 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import signal
-import socket
-import threading
-from contextlib import contextmanager, suppress
-from typing import TYPE_CHECKING, Any
+from contextlib import suppress
+from typing import TYPE_CHECKING
 
-from dojo.chain.base import Neuron, NotRegistered
+from dojo import serving
+from dojo.chain.base import Neuron
 from dojo.config import Settings
-from dojo.errors import DojoError
+from dojo.errors import DojoError, NotRegistered
 from dojo.logs import log
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from bittensor import Wallet
 
     from dojo.chain.base import Chain
@@ -60,41 +56,6 @@ def check_registered(chain: Chain, wallet: Wallet, settings: Settings) -> Neuron
     return neuron
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """A listening TCP socket, or a ``DojoError`` saying why not (port in use, bad host)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(2048)
-    except OSError as exc:
-        sock.close()
-        raise DojoError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    sock.set_inheritable(True)
-    return sock
-
-
-@contextmanager
-def _quiet_signals() -> Iterator[None]:
-    """Python-level SIGTERM/SIGINT handlers, so the signal uvicorn re-raises after its graceful stop is harmless."""
-    if threading.current_thread() is not threading.main_thread():  # signals reach only the main thread
-        yield
-        return
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
-
-    def note(sig: int, _frame: Any) -> None:
-        log(logger, "miner.signal", signal=signal.Signals(sig).name)
-
-    for sig in previous:
-        signal.signal(sig, note)
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 async def serve_miner(
     settings: Settings,
     *,
@@ -106,11 +67,8 @@ async def serve_miner(
 
     ``chain`` and ``wallet`` replace the ones the settings name (tests, embedding).
     """
-    import uvicorn
-
     from dojo.chain import open_chain
     from dojo.chain.wallets import load_wallet
-    from dojo.metrics_http import serve_metrics
     from dojo.miner.app import create_app
     from dojo.miner.metrics import metrics_port
     from dojo.miner.worker_client import WorkerApiClient
@@ -126,34 +84,27 @@ async def serve_miner(
     chain = chain or open_chain(settings)
     hotkey = wallet.hotkey.ss58_address
     neuron = await asyncio.to_thread(check_registered, chain, wallet, settings)
-    sock = listen(m.host, m.port)
+    sock = serving.listen(m.host, m.port, service="miner")
     port = sock.getsockname()[1]
     worker = WorkerApiClient(
         m.worker_api_url, m.api_key, timeout=m.worker_api_timeout_s, attempts=m.worker_api_attempts
     )
     app = create_app(settings, wallet, chain, worker)
-    metrics = serve_metrics(app.state.metrics.registry, m.metrics_host, metrics_port(m.metrics_port, port), "miner")
-    config = uvicorn.Config(
-        app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=10, server_header=False
+    metrics = serving.serve_metrics(
+        app.state.metrics.registry, m.metrics_host, metrics_port(m.metrics_port, port), "miner"
     )
-    server = uvicorn.Server(config)
+    config = serving.build_config(app, m.host, port, log_level=None, proxy_headers=True)
     try:
-        with _quiet_signals():
-            serving = asyncio.create_task(server.serve(sockets=[sock]), name="miner-http")
-            while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn exposes only a flag
-                await asyncio.sleep(0.02)
-            if serving.done():
-                await serving
-                raise DojoError(f"the miner's HTTP server stopped while starting on {m.host}:{port}")
+        with serving.graceful_signals("miner"):
+            running = await serving.start(config, service="miner", sock=sock)
             if (neuron.ip, neuron.port) == (ip, port):  # already on the chain: spare a transaction (and its limit)
                 log(logger, "miner.address_unchanged", hotkey=hotkey, uid=neuron.uid, ip=ip, port=port)
             else:
                 try:
                     await asyncio.to_thread(chain.publish_address, wallet, ip, port)
                 except BaseException:
-                    server.should_exit = True
                     with suppress(Exception):
-                        await serving
+                        await running.stop()
                     raise
             log(
                 logger,
@@ -167,10 +118,10 @@ async def serve_miner(
             )
             if stop is not None:
                 stopper = asyncio.create_task(stop.wait())
-                await asyncio.wait({serving, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait({running.task, stopper}, return_when=asyncio.FIRST_COMPLETED)
                 stopper.cancel()
-                server.should_exit = True
-            await serving
+                await running.stop()
+            await running.wait()
     finally:
         sock.close()
         if metrics is not None:

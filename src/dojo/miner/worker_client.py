@@ -16,32 +16,11 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dojo.errors import DojoError
+from dojo.errors import WorkerApiBadReply, WorkerApiError, WorkerApiRejected, WorkerApiUnavailable
 from dojo.logs import log
 from dojo.protocol import Feedback, LabellerResult, ShortStr, Task
 
 logger = logging.getLogger(__name__)
-
-
-class WorkerApiError(DojoError):
-    """Any failure talking to the worker API."""
-
-
-class WorkerApiUnavailable(WorkerApiError):
-    """The worker API could not be reached, timed out, or kept answering 5xx after all retries."""
-
-
-class WorkerApiRejected(WorkerApiError):
-    """The worker API refused the request with a 4xx; ``status`` and ``detail`` say why."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(f"worker API refused the request ({status}): {detail}")
-        self.status = status
-        self.detail = detail
-
-
-class WorkerApiBadReply(WorkerApiError):
-    """The worker API answered with something that is not the expected envelope."""
 
 
 class _CreatedBody(BaseModel):
@@ -125,32 +104,16 @@ class WorkerApiClient:
                 response = await self._http.request(method, path, json=json)
             except httpx.TransportError as exc:  # connect refused, reset, timeouts, protocol errors
                 last = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                log(
-                    logger,
-                    "worker_api.retry",
-                    logging.WARNING,
-                    method=method,
-                    path=path,
-                    attempt=attempt + 1,
-                    reason=last,
-                )
-                continue
-            if response.status_code >= 500:
+            else:
+                if response.status_code < 500:
+                    break
                 last = f"HTTP {response.status_code}: {_error_detail(response)}"
-                log(
-                    logger,
-                    "worker_api.retry",
-                    logging.WARNING,
-                    method=method,
-                    path=path,
-                    attempt=attempt + 1,
-                    reason=last,
-                )
-                continue
-            if response.status_code >= 400:
-                raise WorkerApiRejected(response.status_code, _error_detail(response))
-            return self._unwrap(response)
-        raise WorkerApiUnavailable(f"worker API at {self.base_url} unavailable after {tries} attempts ({last})")
+            log(logger, "worker_api.retry", logging.WARNING, method=method, path=path, attempt=attempt + 1, reason=last)
+        else:
+            raise WorkerApiUnavailable(f"worker API at {self.base_url} unavailable after {tries} attempts ({last})")
+        if response.status_code >= 400:
+            raise WorkerApiRejected(response.status_code, _error_detail(response))
+        return self._unwrap(response)
 
     @staticmethod
     def _unwrap(response: httpx.Response) -> Any:

@@ -28,14 +28,14 @@ import logging
 import random
 import re
 import urllib.parse
-import uuid
 
+from dojo.errors import ObfuscationError
 from dojo.logs import log
-from dojo.obfuscation.engine import ObfuscationError, identifiers, minify_parts, warm_up
+from dojo.obfuscation.engine import identifiers, minify_parts, warm_up
 from dojo.obfuscation.markup import JS_URL, render_tag, scan, splice
 from dojo.obfuscation.wrap import unwrap_document, wrap_document
 
-__all__ = ["KEEP_NAMES", "ObfuscationError", "fresh_ids", "identifiers", "obfuscate_html", "unwrap_document", "warm_up"]
+__all__ = ["KEEP_NAMES", "ObfuscationError", "identifiers", "obfuscate_html", "unwrap_document", "warm_up"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,11 +44,6 @@ _PROLOGUE = re.compile(r"\s*(<html\b[^>]*>)?\s*(<head\b[^>]*>)?", re.IGNORECASE)
 
 #: Global names a document's code must keep because something outside it calls them.
 KEEP_NAMES: tuple[str, ...] = ("__dojoState",)
-
-
-def fresh_ids(n: int, rng: random.Random) -> list[uuid.UUID]:
-    """``n`` new random (version 4) completion ids drawn from ``rng``."""
-    return [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(n)]
 
 
 def _digest(html: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 from py_mini_racer import JSOOMException, MiniRacer
 
 from dojo import jsengine
-from dojo.errors import DojoError
+from dojo.errors import ObfuscationError
 
 #: The vendored terser release (see vendor/VENDOR.md).
 TERSER_VERSION = "5.51.4"
@@ -26,10 +26,6 @@ CALL_TIMEOUT_S = 20.0
 HEAP_LIMIT_BYTES = 512 * 1024 * 1024
 
 _local = threading.local()
-
-
-class ObfuscationError(DojoError):
-    """The JavaScript toolchain failed on a document (not a syntax error in it: those are kept as is)."""
 
 
 @dataclass

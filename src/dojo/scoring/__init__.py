@@ -1,9 +1,11 @@
 """Scoring: pure functions over NumPy arrays, vectorised over a whole round (DESIGN §7).
 
-Per round: ``reliability`` of each miner's running state (its consensus vote) →
-``near_duplicate_links`` / ``duplicate_groups`` on shared external tasks → ``score_round`` (signed
-Spearman ρ: hidden order on synthetic tasks, reliability-weighted consensus on external ones) →
-``duplicate_guard`` → ``update_running`` (after ``reset_changed``) → ``weights_from_state``.
+Per round: every answer on its criterion's "higher is better" axis (``higher_is_better``, the one
+normalisation; ``ranks_to_scores`` for rankings, which ``criterion.better`` agrees with) →
+``reliability`` of each miner's running state (its consensus vote) → ``near_duplicate_links`` /
+``duplicate_groups`` on shared external tasks → ``score_round`` (signed Spearman ρ: hidden order on
+synthetic tasks, reliability-weighted consensus on external ones) → ``duplicate_guard`` →
+``update_running`` (after ``reset_changed``) → ``weights_from_state``.
 ``dojo.validator.scorer`` runs exactly this on a stored round.
 """
 
@@ -21,8 +23,10 @@ from dojo.scoring.guard import (
 from dojo.scoring.round import (
     MIN_CONSENSUS,
     MIN_CONSENSUS_WEIGHT,
+    CriterionLike,
     RoundScores,
     completion_mask,
+    higher_is_better,
     labeller_grades,
     miner_vectors,
     ranks_to_scores,
@@ -57,6 +61,7 @@ __all__ = [
     "MIN_CONSENSUS",
     "MIN_CONSENSUS_WEIGHT",
     "VAR_FLOOR",
+    "CriterionLike",
     "RoundScores",
     "RunningState",
     "agreement",
@@ -64,6 +69,7 @@ __all__ = [
     "duplicate_groups",
     "duplicate_guard",
     "group_share",
+    "higher_is_better",
     "labeller_grades",
     "lower_bound",
     "mean_pairwise_agreement",

@@ -16,7 +16,7 @@ Rules, per task ``t`` and miner ``m``:
   get average ranks, and values are compared at 1e-9 so float rounding in means never breaks a
   tie. A constant ``s_m`` carries no order and scores 0.
 * **Synthetic task** (a truth with spread): ρ of ``s_m`` against the hidden order (rank 0 =
-  best, so against ``−rank``) — and nothing else; other miners' answers never enter.
+  best, so against :func:`ranks_to_scores` of it) — and nothing else; other miners' answers never enter.
 * **External task** (whole truth row NaN): consensus — ρ of ``s_m`` against the mean of the
   *other* miners' rank vectors, each weighted by its ``reliability`` (proven ground-truth
   skill, ``max(0, running mean)`` before this round). Rank vectors, so that a miner's scale
@@ -31,12 +31,22 @@ Rules, per task ``t`` and miner ``m``:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from dojo.scoring.spearman import FloatArray, agreement, has_spread, pearson_last, rank_last, spearman_last
+
+
+class CriterionLike(Protocol):
+    """What scoring needs of a criterion (:class:`dojo.protocol.ScoreCriterion` / ``RankingCriterion``)."""
+
+    @property
+    def is_ranking(self) -> bool: ...
+
 
 #: Other miners with a result and a positive vote weight needed for an external-task consensus.
 MIN_CONSENSUS = 1
@@ -70,6 +80,28 @@ def ranks_to_scores(ranks: ArrayLike, n_completions: ArrayLike | None = None) ->
     else:
         n = np.broadcast_to(np.asarray(n_completions, dtype=np.float64), r.shape[:-1])
     return (n[..., None] - 1.0) - r
+
+
+def higher_is_better(
+    values: ArrayLike, criteria: Sequence[CriterionLike], n_completions: ArrayLike | None = None
+) -> FloatArray:
+    """Every answer on its criterion's "higher is better" axis: rankings through :func:`ranks_to_scores`,
+    scores as they are. The array form of ``criterion.better(value, n)``.
+
+    ``values`` is ``[..., T, L, C]`` (NaN where absent), ``criteria`` one criterion per task ``T``
+    (anything with ``is_ranking``, e.g. :func:`dojo.protocol.as_criterion`'s), ``n_completions``
+    ``[T]`` each task's number of completions (by default, the valid values of each answer).
+    """
+    v = np.asarray(values, dtype=np.float64)
+    ranking = np.array([c.is_ranking for c in criteria], dtype=bool)
+    if v.ndim < 3 or ranking.shape != v.shape[-3:-2]:
+        raise ValueError(
+            f"values must be [..., tasks, labellers, completions] with one criterion per task, got {v.shape}"
+        )
+    if not ranking.any():
+        return v
+    n = None if n_completions is None else np.asarray(n_completions, dtype=np.float64)[:, None]
+    return np.where(ranking[:, None, None], ranks_to_scores(v, n), v)
 
 
 def completion_mask(values: ArrayLike, ground_truth: ArrayLike, assigned: ArrayLike | None = None) -> NDArray[np.bool_]:
@@ -178,7 +210,7 @@ def score_round_detail(
     ranks = rank_last(vectors)  # ranked once, used by both signals
     constant = has_result & ~has_spread(vectors)
 
-    rho_truth = pearson_last(ranks, rank_last(np.where(valid, -gt, np.nan))[None])
+    rho_truth = pearson_last(ranks, rank_last(ranks_to_scores(truth_rows))[None])
     gt_score = np.where(synthetic[None] & has_result, np.where(constant, 0.0, rho_truth), np.nan)
 
     others, signal = weighted_consensus(ranks, has_result, weights, min_consensus, min_weight)
@@ -197,8 +229,8 @@ def score_round(
 ) -> FloatArray:
     """Signed task scores ``[M, T]`` in [−1, 1] for one round (NaN where not assigned or no signal).
 
-    ``values`` float ``[M, T, L, C]`` (higher = better, NaN where absent; convert rankings with
-    :func:`ranks_to_scores` first); ``ground_truth`` float ``[T, C]`` ranks, 0 = best, NaN for
+    ``values`` float ``[M, T, L, C]`` (higher = better, NaN where absent; put answers on that axis
+    with :func:`higher_is_better` first); ``ground_truth`` float ``[T, C]`` ranks, 0 = best, NaN for
     padding and the whole row NaN on an external task; ``assigned`` bool ``[M, T]``;
     ``reliability`` ``[M]`` (or ``[M, T]``) each miner's consensus vote weight on external tasks
     (the validator passes :func:`dojo.scoring.reliability` of the state before the round, shared
@@ -220,7 +252,7 @@ def labeller_grades(values: ArrayLike, ground_truth: ArrayLike) -> FloatArray:
     real = valid[None, :, None, :]
     usable = (np.isfinite(v) | ~real).all(axis=-1) & np.asarray(valid.any(axis=-1))[None, :, None]
     answers = np.where(usable[..., None] & real, v, np.nan)
-    truth = np.where(valid, -gt, np.nan)[None, :, None, :]
+    truth = ranks_to_scores(np.where(valid, gt, np.nan))[None, :, None, :]
     grade = agreement(spearman_last(answers, truth))
     constant = usable & ~has_spread(answers)
     grade = np.where(constant, 0.0, grade)

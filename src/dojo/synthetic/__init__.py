@@ -11,8 +11,9 @@
 * :mod:`dojo.synthetic.service` — ``dojo synthetic-api``.
 """
 
+from dojo.errors import DocumentError
 from dojo.synthetic.models import SyntheticResponse, SyntheticTask
 from dojo.synthetic.procedural import generate_task
-from dojo.synthetic.validation import DocumentError, check_document, document_error
+from dojo.synthetic.validation import check_document, document_error
 
 __all__ = ["DocumentError", "SyntheticResponse", "SyntheticTask", "check_document", "document_error", "generate_task"]

@@ -10,11 +10,11 @@ from typing import Protocol
 import httpx
 
 from dojo.config import SyntheticSettings
-from dojo.errors import DojoError
+from dojo.errors import DocumentError, DojoError
 from dojo.logs import log
 from dojo.synthetic.models import SyntheticTask
 from dojo.synthetic.procedural import generate_task
-from dojo.synthetic.validation import DocumentError, documents_errors
+from dojo.synthetic.validation import documents_errors
 
 logger = logging.getLogger(__name__)
 MODES = ("auto", "procedural", "llm")

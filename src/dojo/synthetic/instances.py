@@ -13,12 +13,8 @@ configurations re-sealed without any model call (:func:`dojo.synthetic.llm_progr
 
 from __future__ import annotations
 
-from dojo.errors import DojoError
+from dojo.errors import InstanceError
 from dojo.synthetic.models import SyntheticTask
-
-
-class InstanceError(DojoError):
-    """A task that cannot be turned into per-miner instances (its generator left no template)."""
 
 
 def instantiate(task: SyntheticTask, seed: int) -> SyntheticTask:

@@ -27,6 +27,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dojo.errors import LadderError
+
 
 @dataclass(frozen=True)
 class Step:
@@ -98,10 +100,6 @@ class Degradation:
             "removed": list(self.removed),
             "added": list(self.added),
         }
-
-
-class LadderError(ValueError):
-    """A task whose features cannot carry the ladder (too few to swap, nothing to drift or break)."""
 
 
 def _swap(

@@ -34,7 +34,7 @@ import openai
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from dojo.config import SyntheticSettings
-from dojo.errors import DojoError
+from dojo.errors import LLMError
 from dojo.logs import log
 from dojo.synthetic import llm_program
 from dojo.synthetic import llm_prompts as prompts
@@ -44,10 +44,6 @@ from dojo.synthetic.models import SyntheticTask
 
 logger = logging.getLogger(__name__)
 RETRYABLE = (openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError)
-
-
-class LLMError(DojoError):
-    """The endpoint could not produce a usable task (after retries, repair and dropping)."""
 
 
 class _Item(BaseModel):

@@ -40,9 +40,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from dojo.errors import InstanceError, LadderError
 from dojo.synthetic import surface
-from dojo.synthetic.instances import InstanceError
-from dojo.synthetic.ladder import Degradation, Item, LadderError, plan
+from dojo.synthetic.ladder import Degradation, Item, plan
 from dojo.synthetic.models import SyntheticTask, assemble_task
 from dojo.synthetic.procedural.page import KEYS, Support, wrong_value
 

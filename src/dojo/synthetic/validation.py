@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+from dojo.errors import DocumentError
 from dojo.protocol import MAX_RESPONSE_CHARS
 
 MIN_DOCUMENT_CHARS = 64
@@ -23,10 +24,6 @@ URL_ATTRS = {"src", "href", "action", "formaction", "poster", "data", "srcset", 
 _NAMESPACES = re.compile(r"https?://www\.w3\.org/(?:2000/svg|1999/xhtml|1999/xlink|1998/Math/MathML)")
 _REMOTE = re.compile(r"(?:https?|wss?|ftp)://|^\s*//[^/\s]", re.IGNORECASE)
 _REMOTE_ANYWHERE = re.compile(r"""(?:https?|wss?|ftp)://|(?:url\(|import\s*\(?|@import)\s*["']?\s*//""", re.IGNORECASE)
-
-
-class DocumentError(ValueError):
-    """Why a document was refused; the message names the first problem found."""
 
 
 @dataclass

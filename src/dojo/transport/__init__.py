@@ -4,8 +4,8 @@ Server side: :class:`ValidatorGate` (a FastAPI dependency) and the nonce stores.
 :class:`SignedClient` with typed per-miner errors.
 """
 
+from dojo.errors import BadReply, Rejected, Timeout, TransportError, Unreachable
 from dojo.transport.client import SignedClient, Target, encode_body
-from dojo.transport.errors import BadReply, Rejected, Timeout, TransportError, Unreachable
 from dojo.transport.nonces import InMemoryNonceStore, NonceStore, RedisNonceStore, make_nonce_store
 from dojo.transport.server import ValidatorGate
 

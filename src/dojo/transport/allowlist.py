@@ -14,13 +14,10 @@ import time
 from collections.abc import Callable
 
 from dojo.chain.base import Metagraph, Neuron
+from dojo.errors import MetagraphUnavailable
 from dojo.logs import log
 
 logger = logging.getLogger(__name__)
-
-
-class MetagraphUnavailable(Exception):
-    """No snapshot could be read and none is cached."""
 
 
 class MetagraphCache:

@@ -28,8 +28,8 @@ from bittensor import http_auth
 from pydantic import BaseModel, ValidationError
 
 from dojo import __version__
+from dojo.errors import BadReply, Rejected, Timeout, TransportError, Unreachable
 from dojo.logs import log
-from dojo.transport.errors import BadReply, Rejected, Timeout, TransportError, Unreachable
 from dojo.transport.pools import PerOriginTransport
 
 if TYPE_CHECKING:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from bittensor.http_auth import DEFAULT_ALLOWED_SKEW, DEFAULT_MAX_AGE, InMemoryNonceStore, NonceStore
 
+from dojo.errors import NonceStoreUnavailable
 from dojo.redis_pools import async_pool, sync_pool
 
 if TYPE_CHECKING:
@@ -30,10 +31,6 @@ __all__ = [
     "RedisNonceStore",
     "make_nonce_store",
 ]
-
-
-class NonceStoreUnavailable(Exception):
-    """The shared nonce store could not be reached; requests must be refused, not let through."""
 
 
 @runtime_checkable

@@ -24,7 +24,15 @@ class PerOriginTransport(httpx.AsyncBaseTransport):
     (miners move, the pool set must not grow without bound).
     """
 
-    def __init__(self, connections_per_origin: int, keepalive_expiry: float = 5.0, max_origins: int = 4096) -> None:
+    #: Idle seconds before a pooled connection is dropped: well below the 5 s after which uvicorn (a
+    #: miner's server) closes an idle keep-alive connection, so a request never goes out on one the
+    #: miner is closing (it fails with a ReadError: a bench round at 256 miners lost 190 result reads
+    #: to it). The margin covers a busy event loop that notices a reply late (its idle clock starts then).
+    KEEPALIVE_EXPIRY_S = 3.0
+
+    def __init__(
+        self, connections_per_origin: int, keepalive_expiry: float = KEEPALIVE_EXPIRY_S, max_origins: int = 4096
+    ) -> None:
         self._limits = httpx.Limits(
             max_connections=connections_per_origin,
             max_keepalive_connections=connections_per_origin,

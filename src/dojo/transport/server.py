@@ -22,9 +22,10 @@ from bittensor import http_auth
 from fastapi import HTTPException, Request
 
 from dojo.chain.base import Metagraph, Neuron
+from dojo.errors import MetagraphUnavailable, NonceStoreUnavailable
 from dojo.logs import log
-from dojo.transport.allowlist import MetagraphCache, MetagraphUnavailable
-from dojo.transport.nonces import AsyncNonceStore, NonceStore, NonceStoreUnavailable, make_nonce_store
+from dojo.transport.allowlist import MetagraphCache
+from dojo.transport.nonces import AsyncNonceStore, NonceStore, make_nonce_store
 
 if TYPE_CHECKING:
     from dojo.config import Settings

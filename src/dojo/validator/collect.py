@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 from dojo import protocol
+from dojo.errors import Rejected, Timeout, TransportError, Unreachable
 from dojo.scoring import result_fingerprint
-from dojo.transport.errors import Rejected, Timeout, TransportError, Unreachable
 from dojo.validator.store.records import AssignmentView, CollectOutcome, LabelRow
-
-
-def criteria_model(criteria: dict) -> protocol.ScoreCriterion | protocol.RankingCriterion:
-    """The criterion model of a stored task."""
-    if criteria.get("type") == "ranking":
-        return protocol.RankingCriterion.model_validate(criteria)
-    return protocol.ScoreCriterion.model_validate(criteria)
 
 
 def describe(exc: BaseException) -> str:
@@ -37,7 +30,6 @@ def map_results(
     labeller, or is not one valid value per completion; the first ``max_labellers`` in time are kept."""
     if isinstance(reply, BaseException):
         return CollectOutcome(rows=[], fingerprint=None, error=describe(reply))
-    crit = criteria_model(view.criteria)
     ids = set(view.completion_map)
     kept: dict[str, dict[str, float]] = {}
     when = {}
@@ -50,7 +42,7 @@ def map_results(
         if submitted > view.expire_at:
             continue
         scores = {str(k): float(v) for k, v in res.scores.items()}
-        if protocol.check_values(crit, ids, scores) is not None:
+        if protocol.check_values(view.criteria, ids, scores) is not None:
             continue
         kept[res.labeller_id] = {view.completion_map[k]: v for k, v in scores.items()}
         when[res.labeller_id] = submitted

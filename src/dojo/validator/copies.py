@@ -11,11 +11,11 @@ obfuscation), so nothing in a copy says which kind it is.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import random
 import threading
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,6 +23,8 @@ from datetime import datetime
 from typing import Any
 
 from dojo import protocol
+from dojo.synthetic.models import rng_uuid
+from dojo.validator import procpool
 from dojo.validator.store.records import MinerTarget, NewAssignment, NewTask
 
 Obfuscator = Callable[[str, int], str]
@@ -48,10 +50,6 @@ def copy_rng(seed: int | None, task_id: str, hotkey: str) -> random.Random:
     return keyed_rng(seed, "dojo-copy", task_id, hotkey)
 
 
-def _uuid(rng: random.Random) -> uuid.UUID:
-    return uuid.UUID(int=rng.getrandbits(128), version=4)
-
-
 @dataclass(frozen=True)
 class CopyPlan:
     """A built copy: the wire payload (without ``expire_at``) and the id mapping back."""
@@ -65,17 +63,22 @@ def build_copy(task: NewTask, hotkey: str, rng: random.Random, obfuscate: Obfusc
     """One miner's copy of ``task``; the result passes :class:`dojo.protocol.Task` validation."""
     order = list(range(len(task.responses)))
     rng.shuffle(order)
-    miner_task_id = str(_uuid(rng))
+    miner_task_id = str(rng_uuid(rng))
     responses, mapping = [], {}
     for i in order:
         original = task.responses[i]
-        cid = str(_uuid(rng))
+        cid = str(rng_uuid(rng))
         mapping[cid] = str(original["completion_id"])
         seed = rng.getrandbits(63)
         content = obfuscate(original["content"], seed) if obfuscate else original["content"]
         # only the id and the content travel: the model name and the ladder step stay here
         responses.append({"completion_id": cid, "content": content})
-    payload = {"task_id": miner_task_id, "prompt": task.prompt, "responses": responses, "criteria": task.criteria}
+    payload = {
+        "task_id": miner_task_id,
+        "prompt": task.prompt,
+        "responses": responses,
+        "criteria": task.criteria.model_dump(mode="json"),
+    }
     return CopyPlan(miner_task_id=miner_task_id, completion_map=mapping, payload=payload)
 
 
@@ -90,30 +93,42 @@ def plan_copies(
     expire_at: datetime,
     obfuscate: Obfuscator | None,
     workers: int | None = None,
+    processes: int | None = None,
 ) -> list[NewAssignment]:
     """The copy of each ``(task, miner)`` pair, in the order given (CPU work: call it in a thread).
 
-    Copies are independent (each has its own random source), so they are built on a small thread
-    pool: the obfuscator runs in V8 outside the GIL, one context per thread.
+    Copies are independent (each has its own random source), so where they are built does not
+    change them. A large round with a real obfuscator is built on the lasting process pool
+    (:mod:`dojo.validator.procpool`; ``processes``: its size, default one per CPU, 0 for none);
+    otherwise on a small thread pool (``workers`` threads): the obfuscator runs in V8 outside the
+    GIL, one context per thread.
     """
-
-    def one(pair: tuple[NewTask, MinerTarget]) -> NewAssignment:
-        task, miner = pair
-        plan = build_copy(task, miner.hotkey, copy_rng(seed, task.id, miner.hotkey), obfuscate)
-        wire_task(plan.payload, expire_at)  # fail here, not at the miner, if a copy is malformed
-        return NewAssignment(
-            task_id=task.id,
-            miner=miner,
-            miner_task_id=plan.miner_task_id,
-            completion_map=plan.completion_map,
-            payload=plan.payload,
-            expire_at=expire_at,
-        )
-
+    one = functools.partial(_plan_one, seed=seed, expire_at=expire_at, obfuscate=obfuscate)
+    n_proc = procpool.use_processes(processes, len(pairs), obfuscate) if obfuscate is not None else 0
+    if n_proc:
+        built = procpool.map_ordered(one, pairs, n_proc)
+        if built is not None:
+            return built
     n = workers if workers is not None else min(4, os.cpu_count() or 1)
     if n <= 1 or len(pairs) < 2:
         return [one(p) for p in pairs]
     return list(_pool(n).map(one, pairs))
+
+
+def _plan_one(
+    pair: tuple[NewTask, MinerTarget], seed: int | None, expire_at: datetime, obfuscate: Obfuscator | None
+) -> NewAssignment:
+    task, miner = pair
+    plan = build_copy(task, miner.hotkey, copy_rng(seed, task.id, miner.hotkey), obfuscate)
+    wire_task(plan.payload, expire_at)  # fail here, not at the miner, if a copy is malformed
+    return NewAssignment(
+        task_id=task.id,
+        miner=miner,
+        miner_task_id=plan.miner_task_id,
+        completion_map=plan.completion_map,
+        payload=plan.payload,
+        expire_at=expire_at,
+    )
 
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}

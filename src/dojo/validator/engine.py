@@ -17,7 +17,8 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from dojo import protocol
-from dojo.chain.base import Chain, ChainError, RateLimited
+from dojo.chain.base import Chain
+from dojo.errors import ChainError, RateLimited
 from dojo.logs import log
 from dojo.validator.collect import describe, map_results, may_retry
 from dojo.validator.copies import Obfuscator, wire_task

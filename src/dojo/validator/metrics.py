@@ -18,9 +18,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from dojo import __spec_version__, __version__
-from dojo.chain.base import ChainError
+from dojo.errors import ChainError, TransportError
 from dojo.logs import log
-from dojo.transport.errors import TransportError
 from dojo.versions import spec_of
 
 logger = logging.getLogger(__name__)

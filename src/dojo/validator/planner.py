@@ -51,6 +51,8 @@ class PlanRules:
     external_max_share: float
     external_replicas: int
     external_window_rounds: int
+    #: processes that build instances and copies (None: one per CPU, 0: none; :mod:`dojo.validator.procpool`)
+    processes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ async def plan_new_round(
     for _, m in ext_pairs:
         n_ext[m.hotkey] = n_ext.get(m.hotkey, 0) + 1
     wants = [(m, rules.tasks_per_round - n_ext.get(m.hotkey, 0)) for m in miners]
-    slots = await fill_slots(source, round_id, wants, rules.seed)
+    slots = await fill_slots(source, round_id, wants, rules.seed, rules.processes)
     own = await asyncio.to_thread(_distinct, store, slots.by_miner)
     by_miner: dict[str, list[NewTask]] = {m.hotkey: [] for m in miners}
     for task, m in ext_pairs:
@@ -89,7 +91,9 @@ async def plan_new_round(
         by_miner[hk].extend(tasks)
     pairs = _interleave(miners, by_miner, rules.seed, round_id)
     tasks = list({t.id: t for t, _ in pairs}.values())
-    assignments = await asyncio.to_thread(plan_copies, pairs, rules.seed, expire_at, obfuscate)
+    assignments = await asyncio.to_thread(
+        plan_copies, pairs, rules.seed, expire_at, obfuscate, processes=rules.processes
+    )
     return RoundPlan(
         tasks=tasks,
         assignments=assignments,

@@ -39,7 +39,7 @@ class ScoringParams:
 class _RoundArrays:
     miners: list[tuple[int, str]]
     tasks: list[TaskForScoring]
-    values: np.ndarray  # [M, T, L, C] (rankings converted to scores)
+    values: np.ndarray  # [M, T, L, C] higher is better (rankings converted by scoring.higher_is_better)
     gt: np.ndarray  # [T, C]
     assigned: np.ndarray  # [M, T]
     slots: dict[tuple[int, int, int], tuple[int, str]]  # (m, t, l) -> (assignment id, labeller id)
@@ -77,11 +77,8 @@ def _arrays(rnd: RoundForScoring) -> _RoundArrays:
             slots[(mi, ti, li)] = (a.id, lab)
         for r in a.rows:
             values[mi, ti, order.index(r.labeller_id), c_index[a.task_id][r.completion_id]] = r.value
-    ranking = np.array([t.criteria.get("type") == "ranking" for t in tasks], dtype=bool)
-    if ranking.any():
-        n_per_task = np.array([len(t.completion_ids) for t in tasks], dtype=float)
-        converted = scoring.ranks_to_scores(values, n_per_task[None, :, None])
-        values = np.where(ranking[None, :, None, None], converted, values)
+    n_per_task = [len(t.completion_ids) for t in tasks]
+    values = scoring.higher_is_better(values, [t.criteria for t in tasks], n_per_task)
     return _RoundArrays(miners, tasks, values, gt, assigned, slots)
 
 

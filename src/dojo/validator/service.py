@@ -10,9 +10,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from dojo.chain.base import ChainError
 from dojo.config import Settings
-from dojo.errors import DojoError
+from dojo.errors import ChainError, DojoError
 from dojo.logs import log
 from dojo.validator.engine import Engine, EngineConfig
 from dojo.validator.metrics import VersionWatch
@@ -147,7 +146,7 @@ async def run_validator(settings: Settings, max_rounds: int | None = None) -> No
     """Open wallet, chain, store and transport from settings and run until stopped."""
     from dojo.chain import open_chain
     from dojo.chain.wallets import load_wallet
-    from dojo.metrics_http import serve_metrics
+    from dojo.serving import serve_metrics
     from dojo.transport.client import SignedClient
     from dojo.validator.copies import default_obfuscator
     from dojo.validator.external import ExternalQueue, serve_external_api
@@ -195,7 +194,7 @@ async def run_validator(settings: Settings, max_rounds: int | None = None) -> No
             await service.run()
         finally:
             if api is not None:
-                api.should_exit = True
+                await api.stop()
             if metrics is not None:
                 metrics.close()
             store.dispose()

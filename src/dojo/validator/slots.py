@@ -25,13 +25,15 @@ cannot serve gets fewer tasks this round; it never shares one.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import secrets
 from dataclasses import dataclass, field
 
+from dojo.errors import InstanceError
 from dojo.logs import log
-from dojo.synthetic.instances import InstanceError
+from dojo.validator import procpool
 from dojo.validator.sources import SourceTask, TaskSource
 from dojo.validator.store.records import MinerTarget, NewTask
 
@@ -56,30 +58,62 @@ class SlotTasks:
     short: int = 0  # miners' slots left empty: the source had no task for them
 
 
+def _instance_of(item: tuple[int, int], slot_tasks: list[SourceTask]) -> NewTask | str:
+    """Slot ``j``'s instance for one seed, or why it cannot be made (runs in a pool's process too)."""
+    j, seed = item
+    try:
+        return slot_tasks[j].instance(seed)
+    except InstanceError as exc:
+        return str(exc)
+
+
 def _instantiate(
-    slot_tasks: list[SourceTask], wants: list[tuple[MinerTarget, int]], seed: int | None, round_id: int, out: SlotTasks
+    slot_tasks: list[SourceTask],
+    wants: list[tuple[MinerTarget, int]],
+    seed: int | None,
+    round_id: int,
+    out: SlotTasks,
+    processes: int | None = None,
 ) -> dict[int, list[MinerTarget]]:
-    """Fill ``out`` with instances (CPU work: run in a thread); returns ``{slot: miners left without one}``."""
+    """Fill ``out`` with instances (CPU work: run in a thread); returns ``{slot: miners left without one}``.
+
+    A slot is tried for its first miner here; when that works, its other miners' instances are made
+    at once, on the process pool when there are many (:mod:`dojo.validator.procpool`). Each has its
+    own seed, so the outcome is the one a loop over slots and miners gives.
+    """
+    seeds = {
+        (j, m.hotkey): instance_seed(seed, round_id, j, m.hotkey)
+        for j in range(len(slot_tasks))
+        for m, n in wants
+        if n > j
+    }
+    made: dict[tuple[int, str], NewTask | str] = {}
+    rest: list[tuple[int, str]] = []
+    for j in range(len(slot_tasks)):
+        hotkeys = [m.hotkey for m, n in wants if n > j]
+        if not hotkeys:
+            continue
+        made[(j, hotkeys[0])] = first = _instance_of((j, seeds[(j, hotkeys[0])]), slot_tasks)
+        if not isinstance(first, str):  # a slot without a template fails at once: no use trying every miner
+            rest += [(j, hk) for hk in hotkeys[1:]]
+    make = functools.partial(_instance_of, slot_tasks=slot_tasks)
+    items = [(j, seeds[(j, hk)]) for j, hk in rest]
+    n_proc = procpool.use_processes(processes, len(items), make)
+    built = procpool.map_ordered(make, items, n_proc) if n_proc else None
+    made.update(zip(rest, built if built is not None else map(make, items), strict=True))
+
     missing: dict[int, list[MinerTarget]] = {}
     for j, st in enumerate(slot_tasks):
         for miner, n in wants:
             if n <= j:
                 continue
-            if j in missing:  # this slot's task has no template: no use trying it for every miner
+            if j in missing:  # this slot's task has no template: its other miners fall back
                 missing[j].append(miner)
                 continue
-            try:
-                task = st.instance(instance_seed(seed, round_id, j, miner.hotkey))
-            except InstanceError as exc:
+            task = made[(j, miner.hotkey)]
+            if isinstance(task, str):
                 missing[j] = [miner]
-                log(
-                    logger,
-                    "round.instance_fallback",
-                    level=logging.WARNING,
-                    slot=j,
-                    task_id=st.task.id,
-                    reason=str(exc),
-                )
+                log(logger, "round.instance_fallback", level=logging.WARNING, slot=j, task_id=st.task.id, reason=task)
                 continue
             out.by_miner[miner.hotkey].append(task)
             out.instances += 1
@@ -87,9 +121,14 @@ def _instantiate(
 
 
 async def fill_slots(
-    source: TaskSource, round_id: int, wants: list[tuple[MinerTarget, int]], seed: int | None
+    source: TaskSource,
+    round_id: int,
+    wants: list[tuple[MinerTarget, int]],
+    seed: int | None,
+    processes: int | None = None,
 ) -> SlotTasks:
-    """Each miner's synthetic tasks for round ``round_id``: ``wants`` says how many each miner gets."""
+    """Each miner's synthetic tasks for round ``round_id``: ``wants`` says how many each miner gets
+    (``processes``: the pool size for making instances, default one per CPU, 0 for none)."""
     out = SlotTasks(by_miner={m.hotkey: [] for m, _ in wants})
     n_slots = max((n for _, n in wants), default=0)
     if n_slots <= 0:
@@ -97,7 +136,7 @@ async def fill_slots(
     slot_tasks = await source.take(round_id, n_slots)
     if len(slot_tasks) < n_slots:
         log(logger, "source.short", level=logging.WARNING, round=round_id, wanted=n_slots, got=len(slot_tasks))
-    missing = await asyncio.to_thread(_instantiate, slot_tasks, wants, seed, round_id, out)
+    missing = await asyncio.to_thread(_instantiate, slot_tasks, wants, seed, round_id, out, processes)
     out.short = sum(max(0, n - len(slot_tasks)) for _, n in wants)
     if missing:
         await _fall_back(source, round_id, slot_tasks, missing, out)

@@ -40,7 +40,8 @@ class SourceTask:
 
         Raises :class:`dojo.synthetic.instances.InstanceError` when none can be made.
         """
-        from dojo.synthetic.instances import InstanceError, instantiate
+        from dojo.errors import InstanceError
+        from dojo.synthetic.instances import instantiate
 
         if self.origin is None:
             raise InstanceError(f"task {self.task.id} came without its generator's description")
@@ -71,7 +72,7 @@ def from_synthetic(task: Any) -> NewTask:
     return NewTask(
         id=str(t.task_id),
         prompt=t.prompt,
-        criteria=t.criteria.model_dump(mode="json"),
+        criteria=t.criteria,
         responses=[
             {"completion_id": str(r.completion_id), "content": r.content, "model": r.model} for r in t.responses
         ],

@@ -18,7 +18,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-from dojo.errors import DojoError
+from dojo.errors import InvalidTransition
 
 
 class TaskState(str, Enum):
@@ -98,10 +98,6 @@ COLLECT_DONE = frozenset(
 )
 #: Assignment states that need feedback once the task is scored.
 NEEDS_FEEDBACK = frozenset({AssignmentState.collected, AssignmentState.collect_failed})
-
-
-class InvalidTransition(DojoError):
-    """A state change the machine does not allow."""
 
 
 def _advance(kind: str, table: dict[Any, frozenset[Any]], row: Any, to: Any) -> None:

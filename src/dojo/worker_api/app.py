@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dojo import __version__
 from dojo.config import Settings, load_settings
+from dojo.http_errors import install_error_handlers
 from dojo.logs import log
 from dojo.redis_pools import async_pool
 from dojo.worker_api.auth.miner_login import MinerLogin, Registered
@@ -29,12 +30,12 @@ from dojo.worker_api.auth.tokens import TokenService, load_or_create_secret
 from dojo.worker_api.client_ip import ClientAddress
 from dojo.worker_api.contexts.expiry import expire_overdue
 from dojo.worker_api.deps import Services, limit_ip
-from dojo.worker_api.envelope import install_error_handlers
 from dojo.worker_api.metrics import Metrics, MetricsMiddleware
 from dojo.worker_api.openapi import document_replies
 from dojo.worker_api.ratelimit import RateLimits
 from dojo.worker_api.routes import ERRORS, auth, fallback, health, keys, partners, tasks, work
 from dojo.worker_api.store.db import instance_id, make_engine, make_sessionmaker, migrate, migrate_sync, optimize
+from dojo.worker_api.store.runner import Runner
 
 logger = logging.getLogger("dojo.worker_api")
 UI_DIR = Path(__file__).with_name("ui")
@@ -90,6 +91,7 @@ def build_services(
         metrics=Metrics(),
         once=once,
         writer=asyncio.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext(),
+        runner=Runner(settings.worker_db_url(), engine),
         client_address=ClientAddress(w.trusted_proxies),
         redis_pool=pool,
     )
@@ -118,6 +120,7 @@ def create_app(
             await svc.once.close()
             if svc.redis_pool is not None:
                 await svc.redis_pool.disconnect()
+            await svc.runner.close()
             await svc.engine.dispose()
             log(logger, "worker_api.stopped")
 
@@ -133,7 +136,7 @@ def create_app(
     app.add_middleware(MetricsMiddleware, metrics=svc.metrics)
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(limit_ip)], responses=ERRORS)
-    for module in (auth, keys, partners, tasks, work):
+    for module in (tasks, auth, keys, partners, work):  # the labeller's hot paths first: routes match in order
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)
@@ -146,15 +149,8 @@ def create_app(
 
 def serve(settings: Settings) -> None:
     """Run the worker API with uvicorn until interrupted."""
-    from dojo.serving import run_uvicorn
+    from dojo import serving
 
     migrate_sync(settings.worker_db_url())  # fail here with a clear message rather than inside uvicorn
     app = create_app(settings)
-    run_uvicorn(
-        app,
-        host=settings.worker.host,
-        port=settings.worker.port,
-        log_level="warning",
-        proxy_headers=False,
-        access_log=False,
-    )
+    serving.run(serving.build_config(app, settings.worker.host, settings.worker.port), service="worker-api")

@@ -9,10 +9,11 @@ from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from sqlalchemy import String, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dojo.config import Settings
+from dojo.errors import ApiError
 from dojo.worker_api.auth.binding import AccountBinding
 from dojo.worker_api.auth.miner_login import MinerLogin
 from dojo.worker_api.auth.nonces import OneTimeStore
@@ -21,10 +22,10 @@ from dojo.worker_api.auth.siwe_login import SiweLogin
 from dojo.worker_api.auth.tokens import LABELLER, MINER, Claims, TokenService
 from dojo.worker_api.client_ip import ClientAddress
 from dojo.worker_api.contexts.keys import miner_for_api_key
-from dojo.worker_api.envelope import ApiError
 from dojo.worker_api.metrics import Metrics
 from dojo.worker_api.ratelimit import RateLimits
 from dojo.worker_api.store.models import RevokedToken
+from dojo.worker_api.store.runner import Runner
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Services:
     metrics: Metrics
     once: OneTimeStore
     writer: AbstractAsyncContextManager[Any]  # serialises SQLite write transactions in this process
+    runner: Runner  # the labeller's hot paths and session checks: one hop per statement (store.runner)
     revoked: RevocationCache = field(default_factory=RevocationCache)  # logged-out JWTs, seen within 1 s
     client_address: ClientAddress = field(default_factory=ClientAddress)  # peer or X-Forwarded-For (trusted proxies)
     accounts: AccountBinding = field(default_factory=AccountBinding)  # a token's uid is its subject's, here
@@ -67,6 +69,7 @@ async def limit_ip(request: Request) -> None:
     await svc.limits.ip(svc.client_address.resolve(peer, ",".join(request.headers.getlist("x-forwarded-for")) or None))
 
 
+_REVOKED = select(RevokedToken.jti).where(RevokedToken.jti == bindparam("jti", type_=String))
 _bearer = HTTPBearer(auto_error=False, description="A session token from /worker/login or /miner/session")
 _api_key = APIKeyHeader(name="X-API-KEY", auto_error=False, description="A miner's API key")
 
@@ -77,16 +80,14 @@ def _token(creds: HTTPAuthorizationCredentials | None) -> str:
     return creds.credentials
 
 
-async def current_labeller(
-    request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer), db: AsyncSession = Depends(session)
-) -> Claims:
+async def current_labeller(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Claims:
     """The logged-in labeller (a live, unrevoked JWT of this instance, for this account); counts its rate limit."""
     svc = services(request)
     claims = svc.tokens.verify(_token(creds), LABELLER)
-    await svc.accounts.check(db, LABELLER, claims)
+    await svc.accounts.check(svc.runner, LABELLER, claims)
 
     async def in_database() -> bool:
-        return (await db.execute(select(RevokedToken.jti).where(RevokedToken.jti == claims.jti))).first() is not None
+        return await svc.runner.first(_REVOKED, {"jti": claims.jti}) is not None
 
     if await svc.revoked.is_revoked(claims.jti, claims.expires_at.timestamp(), in_database):
         raise ApiError(401, "this session was logged out: log in again")
@@ -94,13 +95,11 @@ async def current_labeller(
     return claims
 
 
-async def current_miner(
-    request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer), db: AsyncSession = Depends(session)
-) -> Claims:
+async def current_miner(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Claims:
     """The miner behind a session token from this instance's /miner/session."""
     svc = services(request)
     claims = svc.tokens.verify(_token(creds), MINER)
-    await svc.accounts.check(db, MINER, claims)
+    await svc.accounts.check(svc.runner, MINER, claims)
     return claims
 
 

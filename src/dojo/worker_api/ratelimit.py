@@ -10,8 +10,7 @@ from limits import parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
-from dojo.errors import DojoError
-from dojo.worker_api.envelope import ApiError
+from dojo.errors import ApiError, DojoError
 
 
 def _redis_uri(url: str) -> str:

@@ -121,7 +121,7 @@ class TaskSummary(BaseModel):
     prompt_preview: str
     n_responses: int
     criteria: Criterion
-    status: Literal["open", "completed", "expired"]
+    status: Literal["open", "completed", "expired", "closed"]  # dojo.worker_api.lifecycle.TaskState
     expire_at: datetime
     created_at: datetime
     result_count: int

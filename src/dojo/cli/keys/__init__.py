@@ -22,8 +22,8 @@ PATH_HELP = "Wallet directory (default ~/.bittensor/wallets)."
 
 
 def _url(url: Optional[str]) -> str:
-    from dojo.cli.keys.client import check_url
     from dojo.config import MinerSettings
+    from dojo.miner.keys_client import check_url
 
     return check_url(url or MinerSettings().worker_api_url)
 
@@ -47,12 +47,12 @@ def keys(
 
 def _client(wallet: str, hotkey: str, path: Optional[Path], url: Optional[str]):  # type: ignore[no-untyped-def]
     from dojo.chain.wallets import load_wallet
-    from dojo.cli.keys.client import WorkerApiClient
     from dojo.cli.wallet import wallet_root
+    from dojo.miner.keys_client import KeysClient
 
     base = _url(url)
     w = load_wallet(wallet, hotkey, wallet_root(path))
-    return WorkerApiClient(base, w.hotkey)
+    return KeysClient(base, w.hotkey)
 
 
 WALLET = typer.Option(..., "--wallet", help="Wallet (coldkey) name.")

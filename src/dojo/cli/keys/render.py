@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from dojo.cli.keys.client import LABELS, KeyInfo
+from dojo.miner.keys_client import LABELS, KeyInfo
 
 
 def keys_table(kind: str, keys: list[KeyInfo]) -> Table:

@@ -12,9 +12,9 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion, Path
 from prompt_toolkit.document import Document
 from rich.console import Console
 
-from dojo.cli.keys.client import KINDS, LABELS, WorkerApiClient
 from dojo.cli.keys.render import show_keys, show_new_key
 from dojo.errors import DojoError
+from dojo.miner.keys_client import KINDS, LABELS, KeysClient
 
 ACTIONS = ("list", "generate", "delete")
 COMMANDS = ("authenticate", *KINDS, "help", "exit")
@@ -86,7 +86,7 @@ class KeyShell:
         self.default_root = wallet_root
         self.console = console or Console(highlight=False)
         self.session: Any = session or PromptSession()
-        self.client: WorkerApiClient | None = None
+        self.client: KeysClient | None = None
         self.known: dict[str, list[str]] = {kind: [] for kind in KINDS}
 
     # -- choosing the wallet --------------------------------------------------------------
@@ -140,7 +140,7 @@ class KeyShell:
         except (EOFError, KeyboardInterrupt):
             self.console.print("bye")
             return
-        self.client = WorkerApiClient(self.url, wallet.hotkey)
+        self.client = KeysClient(self.url, wallet.hotkey)
         self.console.print(f"worker API: {self.client.url}. Type help for the commands, Tab to complete.")
         completer = CommandCompleter(self.known)
         try:

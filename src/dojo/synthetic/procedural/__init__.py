@@ -6,8 +6,8 @@ parameters, picks which of its features the prompt requests, and builds every an
 degradation ladder (:mod:`dojo.synthetic.ladder`). Any feature of the family may be requested
 (``features(p)`` and ``extras(p)`` alike), so which features are on says nothing without the prompt.
 
-One program, many configurations (families derived from :class:`TemplateFamily`)
---------------------------------------------------------------------------------
+One program, many configurations (every family is a :class:`Family`)
+--------------------------------------------------------------------
 Every answer of a task is THE SAME program text; answers differ only in their configuration
 block ``C`` (:mod:`dojo.synthetic.surface`: encoded, padded to a random length), so nothing in a
 document's text — size, compressed size, counts, diff against the other answers — tells its rung.
@@ -67,7 +67,7 @@ from dojo.synthetic.ladder import Degradation, Item, LadderError, plan
 from dojo.synthetic.models import SyntheticTask, assemble_task
 from dojo.synthetic.procedural.arcade import ArcadeGame
 from dojo.synthetic.procedural.automaton import CellularAutomaton
-from dojo.synthetic.procedural.base import Action, Build, Drift, Family, Feature, TemplateFamily
+from dojo.synthetic.procedural.base import Action, Drift, Family, Feature
 from dojo.synthetic.procedural.chart import DataChart
 from dojo.synthetic.procedural.drawing import DrawingTool
 from dojo.synthetic.procedural.orbit import OrbitSimulation
@@ -77,7 +77,7 @@ from dojo.synthetic.procedural.physics import PhysicsSandbox
 from dojo.synthetic.procedural.sorting import SortingVisualiser
 from dojo.synthetic.surface import install, seal
 
-FAMILIES: dict[str, TemplateFamily] = {
+FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
         PhysicsSandbox(),
@@ -94,11 +94,9 @@ FAMILIES: dict[str, TemplateFamily] = {
 __all__ = [
     "FAMILIES",
     "Action",
-    "Build",
     "Drift",
     "Family",
     "Feature",
-    "TemplateFamily",
     "actions_for",
     "generate_task",
 ]
@@ -139,7 +137,7 @@ SUPPORT_SAMPLES = 400
 _SUPPORTS: dict[str, dict[str, Support]] = {}
 
 
-def drift_supports(fam: TemplateFamily) -> dict[str, Support]:
+def drift_supports(fam: Family) -> dict[str, Support]:
     """What each parameter ``fam`` may drift takes over many sampled tasks, by drift name (``param[]`` pools a list).
 
     A wrong value is drawn from it (:func:`page.wrong_value`), so a drifted answer's values look
@@ -160,7 +158,7 @@ def drift_supports(fam: TemplateFamily) -> dict[str, Support]:
 
 
 def _template_answers(
-    fam: TemplateFamily, params: dict[str, Any], features: list[Feature], n: int, rng: random.Random
+    fam: Family, params: dict[str, Any], features: list[Feature], n: int, rng: random.Random
 ) -> tuple[list[Feature], list[Degradation], list[str]]:
     drifts = {d.name: d for d in fam.drifts(params)}
     taken_keys = [v for k, v in params.items() if k.endswith("_key")]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from dojo.synthetic.procedural.base import Action, Drift, Feature, TemplateFamily
+from dojo.synthetic.procedural.base import Action, Drift, Family, Feature
 from dojo.synthetic.procedural.page import (
     LOOP,
     RNG,
+    canvas_drifts,
     gated_button,
     gated_readout,
     keys,
@@ -25,7 +26,7 @@ def _readout(elem_id: str, label: str) -> str:
     return f"{el} !== null && /{label}: \\d/.test({el}.textContent)"
 
 
-class ArcadeGame(TemplateFamily):
+class ArcadeGame(Family):
     name = "arcade_game"
 
     def sample(self, rng: random.Random) -> dict[str, Any]:
@@ -113,15 +114,13 @@ class ArcadeGame(TemplateFamily):
         ]
 
     def drifts(self, p: dict[str, Any]) -> list[Drift]:
-        canvas = 'document.getElementById("dojo-canvas")'
         right = (
             "(() => { const a = __dojoState().x; "
             'document.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowRight", bubbles: true })); '
             "return __dojoState().x - a; })()"
         )
         return [
-            Drift("width", "size", f"{canvas}.width"),
-            Drift("height", "size", f"{canvas}.height"),
+            *canvas_drifts(),
             Drift("paddle", "size", "paddleWidth()"),
             Drift("step", "size", right),
             Drift("fall", "speed", "fallSpeed(0)"),

@@ -5,10 +5,11 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from dojo.synthetic.procedural.base import Action, Drift, Feature, TemplateFamily
+from dojo.synthetic.procedural.base import Action, Drift, Family, Feature
 from dojo.synthetic.procedural.page import (
     LOOP,
     RNG,
+    canvas_drifts,
     gated_button,
     gated_readout,
     gated_slider,
@@ -27,15 +28,13 @@ RULES = {
     "2x2": ([3, 6], [1, 2, 5]),
 }
 
-CANVAS = 'document.getElementById("dojo-canvas")'
-
 
 def _readout(elem_id: str, label: str) -> str:
     el = f"document.getElementById({elem_id!r})"
     return f"{el} !== null && /{label}: \\d/.test({el}.textContent)"
 
 
-class CellularAutomaton(TemplateFamily):
+class CellularAutomaton(Family):
     name = "cellular_automaton"
 
     def sample(self, rng: random.Random) -> dict[str, Any]:
@@ -115,8 +114,7 @@ class CellularAutomaton(TemplateFamily):
 
     def drifts(self, p: dict[str, Any]) -> list[Drift]:
         return [
-            Drift("cols", "count", f"{CANVAS}.width / cellSize()"),
-            Drift("rows", "count", f"{CANVAS}.height / cellSize()"),
+            *canvas_drifts("cols", "rows", kind="count", unit="cellSize()"),
             Drift("cell", "size", "cellSize()"),
             Drift("density", "count", "startDensity()"),
             Drift("speed", "speed", "__dojoState().speed"),

@@ -1,4 +1,4 @@
-"""What every procedural program family provides, and the flags or configuration a document is built from."""
+"""What every procedural program family provides: its features, user actions and the parameters a rung may drift."""
 
 from __future__ import annotations
 
@@ -32,64 +32,13 @@ class Feature:
     text: str
     action: Action | None = None
     requires: tuple[str, ...] = ()  # features a prompt must also request for this one to make sense
-    # Template families: a JS expression, truthy when the page shows this feature on (read by the
+    # A JS expression, truthy when the page shows this feature on (read by the
     # browser ladder test after the page has run a little). None: the action's control is in the DOM.
     probe: str | None = None
 
     @property
     def is_action(self) -> bool:
         return self.action is not None
-
-
-@dataclass(frozen=True)
-class Build:
-    """The flags a renderer reads: which features exist, which actions are dead, which extras exist."""
-
-    present: frozenset[str]
-    broken: frozenset[str] = frozenset()
-    extras: frozenset[str] = frozenset()
-
-    def has(self, key: str) -> bool:
-        """The feature or extra is in the document (its control is shown, its code runs)."""
-        return key in self.present or key in self.extras
-
-    def works(self, key: str) -> bool:
-        """The feature is in the document and its user action does what was asked."""
-        return self.has(key) and key not in self.broken
-
-
-class Family(ABC):
-    """A kind of program. Subclasses sample parameters and render documents from :class:`Build` flags."""
-
-    name: ClassVar[str]
-
-    @abstractmethod
-    def sample(self, rng: random.Random) -> dict[str, Any]:
-        """Random parameters (sizes, colours, counts, speeds, keys), JSON-serialisable."""
-
-    @abstractmethod
-    def summary(self, p: dict[str, Any]) -> str:
-        """The opening sentence of the prompt."""
-
-    @abstractmethod
-    def features(self, p: dict[str, Any]) -> list[Feature]:
-        """Every feature a prompt may request, in prompt order."""
-
-    def core_actions(self, p: dict[str, Any]) -> list[Action]:
-        """User actions on controls every answer has (they are never removed or broken)."""
-        return []
-
-    @abstractmethod
-    def extras(self, p: dict[str, Any]) -> list[Feature]:
-        """More features, requested as often as the others (the family's own set is :meth:`features` + these).
-
-        Kept apart for older consumers; a prompt may request any of them, and the ladder swaps an
-        unrequested one in for a requested one of the same weight.
-        """
-
-    @abstractmethod
-    def render(self, p: dict[str, Any], build: Build) -> str:
-        """The complete HTML document for these parameters and flags."""
 
 
 DRIFT_KINDS = ("colour", "count", "key", "speed", "size")
@@ -139,13 +88,41 @@ class Drift:
         return out
 
 
-class TemplateFamily(Family):
-    """A family whose answers are all one program, differing only in their configuration block.
+class Family(ABC):
+    """A kind of program whose answers are all one program, differing only in their configuration block.
 
-    See the contract in :mod:`dojo.synthetic.procedural`. A subclass gives the program
-    (:meth:`template`, holding :data:`dojo.synthetic.surface.MARKER` once), the values its script
-    reads as ``C.p`` (:meth:`runtime`), and the parameters the ladder may set wrong (:meth:`drifts`).
+    See the contract in :mod:`dojo.synthetic.procedural`. A subclass samples the parameters of a task
+    (:meth:`sample`), writes the prompt's opening sentence (:meth:`summary`) and lists every feature a
+    prompt may request (:meth:`features` + :meth:`extras`); it gives the program (:meth:`template`,
+    holding :data:`dojo.synthetic.surface.MARKER` once), the values its script reads as ``C.p``
+    (:meth:`runtime`), and the parameters the ladder may set wrong (:meth:`drifts`).
     """
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def sample(self, rng: random.Random) -> dict[str, Any]:
+        """Random parameters (sizes, colours, counts, speeds, keys), JSON-serialisable."""
+
+    @abstractmethod
+    def summary(self, p: dict[str, Any]) -> str:
+        """The opening sentence of the prompt."""
+
+    @abstractmethod
+    def features(self, p: dict[str, Any]) -> list[Feature]:
+        """Every feature a prompt may request, in prompt order."""
+
+    def core_actions(self, p: dict[str, Any]) -> list[Action]:
+        """User actions on controls every answer has (they are never removed or broken)."""
+        return []
+
+    @abstractmethod
+    def extras(self, p: dict[str, Any]) -> list[Feature]:
+        """More features, requested as often as the others (the family's own set is :meth:`features` + these).
+
+        Kept apart for older consumers; a prompt may request any of them, and the ladder swaps an
+        unrequested one in for a requested one of the same weight.
+        """
 
     @abstractmethod
     def template(self, p: dict[str, Any]) -> str:
@@ -170,11 +147,3 @@ class TemplateFamily(Family):
             "broken": {f.key: f.key in broken for f in every if f.is_action},
             "p": self.runtime(p),
         }
-
-    def render(self, p: dict[str, Any], build: Build) -> str:
-        """One document for these flags (padding drawn from a fixed seed): for tests and tools."""
-        from dojo.synthetic.surface import install, seal
-
-        on = frozenset(build.present | build.extras)
-        expression = seal([self.config(p, on, frozenset(build.broken))], random.Random(0))[0]
-        return install(self.template(p), expression)

@@ -5,8 +5,17 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from dojo.synthetic.procedural.base import Action, Drift, Feature, TemplateFamily
-from dojo.synthetic.procedural.page import LOOP, RNG, gated_button, gated_slider, palette, palette_vars, program
+from dojo.synthetic.procedural.base import Action, Drift, Family, Feature
+from dojo.synthetic.procedural.page import (
+    LOOP,
+    RNG,
+    canvas_drifts,
+    gated_button,
+    gated_slider,
+    palette,
+    palette_vars,
+    program,
+)
 
 DATASETS = [
     (
@@ -22,15 +31,13 @@ DATASETS = [
     ("Energy use", "kWh", ["00h", "03h", "06h", "09h", "12h", "15h", "18h", "21h"], ("Heating", "Lighting")),
 ]
 
-CANVAS = 'document.getElementById("dojo-canvas")'
-
 
 def _largest(values: list[int]) -> int:
     """The index of the largest value (the first one on a tie): the bar a person sees first."""
     return max(range(len(values)), key=lambda i: (values[i], -i))
 
 
-class DataChart(TemplateFamily):
+class DataChart(Family):
     name = "data_chart"
 
     def sample(self, rng: random.Random) -> dict[str, Any]:
@@ -117,8 +124,7 @@ class DataChart(TemplateFamily):
     def drifts(self, p: dict[str, Any]) -> list[Drift]:
         ia, ib = _largest(p["a"]), _largest(p["b"])
         return [
-            Drift("width", "size", f"{CANVAS}.width"),
-            Drift("height", "size", f"{CANVAS}.height"),
+            *canvas_drifts(),
             Drift("colours", "colour", "seriesColour(0)", index=0),
             Drift("colours", "colour", "seriesColour(1)", index=1),
             Drift("a", "count", f"valueAt({ia}, 0)", index=ia, bounds=(1, p["top"])),

@@ -5,9 +5,10 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from dojo.synthetic.procedural.base import Action, Drift, Feature, TemplateFamily
+from dojo.synthetic.procedural.base import Action, Drift, Family, Feature
 from dojo.synthetic.procedural.page import (
     LOOP,
+    canvas_drifts,
     gated_button,
     gated_readout,
     gated_slider,
@@ -35,7 +36,7 @@ MAX_SWATCHES = 6
 COUNT = 'document.getElementById("dojo-count")'
 
 
-class DrawingTool(TemplateFamily):
+class DrawingTool(Family):
     name = "drawing_tool"
 
     def sample(self, rng: random.Random) -> dict[str, Any]:
@@ -124,10 +125,8 @@ class DrawingTool(TemplateFamily):
         ]
 
     def drifts(self, p: dict[str, Any]) -> list[Drift]:
-        canvas = 'document.getElementById("dojo-canvas")'
         return [
-            Drift("width", "size", f"{canvas}.width"),
-            Drift("height", "size", f"{canvas}.height"),
+            *canvas_drifts(),
             Drift("brush", "size", "__dojoState().size"),
             Drift("paper", "colour", "__dojoState().paper"),
             Drift("swatches", "colour", "__dojoState().colour", index=0),

@@ -5,13 +5,23 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from dojo.synthetic.procedural.base import Action, Drift, Feature, TemplateFamily
-from dojo.synthetic.procedural.page import LOOP, RNG, gated_button, gated_slider, keys, palette, palette_vars, program
+from dojo.synthetic.procedural.base import Action, Drift, Family, Feature
+from dojo.synthetic.procedural.page import (
+    LOOP,
+    RNG,
+    canvas_drifts,
+    gated_button,
+    gated_slider,
+    keys,
+    palette,
+    palette_vars,
+    program,
+)
 
 NAMES = ["Aril", "Bex", "Cora", "Dune", "Eos", "Fenn", "Gala", "Hest", "Io", "Juno", "Kepa", "Lyra", "Mira", "Nox"]
 
 
-class OrbitSimulation(TemplateFamily):
+class OrbitSimulation(Family):
     name = "orbit_simulation"
 
     def sample(self, rng: random.Random) -> dict[str, Any]:
@@ -93,7 +103,7 @@ class OrbitSimulation(TemplateFamily):
 
     def drifts(self, p: dict[str, Any]) -> list[Drift]:
         return [
-            Drift("size", "size", 'document.getElementById("dojo-canvas").width'),
+            *canvas_drifts("size", None),
             Drift("planets", "count", "__dojoState().planets"),
             Drift("star", "size", "starRadius()"),
             Drift("star_colour", "colour", "starColour()"),

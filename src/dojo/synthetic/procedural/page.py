@@ -1,10 +1,9 @@
-"""Shared pieces of every procedural document: the HTML shell, palettes, and JS binding helpers."""
+"""Shared pieces of every procedural program: the HTML shell, palettes, gated controls, canvas drifts, wrong values."""
 
 from __future__ import annotations
 
 import colorsys
 import functools
-import json
 import math
 import random
 import re
@@ -15,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from dojo.synthetic.procedural.base import Build
+from dojo.synthetic.procedural.base import Drift
 from dojo.synthetic.surface import MARKER, PRELUDE
 
 PALETTES: list[dict[str, str]] = [
@@ -43,87 +42,6 @@ def keys(rng: random.Random, n: int) -> list[str]:
     return rng.sample(KEYS, n)
 
 
-def js(value: object) -> str:
-    """A Python value as a JavaScript literal (JSON is a JS subset for the values we use)."""
-    return json.dumps(value)
-
-
-def document(title: str, pal: dict[str, str], body: str, script: str, css: str = "") -> str:
-    """A complete, self-contained HTML document: inline CSS, one inline script, no external loads."""
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)}</title>
-<style>
-body {{ margin: 0; padding: 12px; background: {pal["bg"]}; color: {pal["fg"]}; font: 14px system-ui, sans-serif; }}
-h1 {{ font-size: 18px; margin: 0 0 8px; }}
-.bar {{ display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin: 8px 0; }}
-button {{ background: {pal["accent"]}; color: {pal["bg"]}; border: 0; border-radius: 4px; padding: 5px 10px; cursor: pointer; }}
-canvas {{ display: block; border: 1px solid {pal["fg"]}44; background: {pal["bg"]}; }}
-.readout {{ font-variant-numeric: tabular-nums; }}
-{css}
-</style>
-</head>
-<body>
-<h1>{escape(title)}</h1>
-{body}
-<script>
-"use strict";
-{script}
-</script>
-</body>
-</html>
-"""
-
-
-def button(build: Build, key: str, elem_id: str, label: str) -> str:
-    """A button when its feature is in the document, else nothing."""
-    return f'<button id="{elem_id}" type="button">{escape(label)}</button>' if build.has(key) else ""
-
-
-def slider(build: Build, key: str, elem_id: str, label: str, lo: float, hi: float, step: float, value: float) -> str:
-    """A labelled range input when its feature is in the document, else nothing."""
-    if not build.has(key):
-        return ""
-    return (
-        f'<label>{escape(label)} <input id="{elem_id}" type="range" min="{lo}" max="{hi}" '
-        f'step="{step}" value="{value}"></label>'
-    )
-
-
-def readout(build: Build, key: str, elem_id: str) -> str:
-    """A text span a feature writes into, when the feature is in the document."""
-    return f'<span id="{elem_id}" class="readout"></span>' if build.has(key) else ""
-
-
-def on(build: Build, key: str, elem_id: str, event: str, body: str) -> str:
-    """JS that binds ``body`` to ``event`` on ``#elem_id``; a broken action gets a handler that does nothing."""
-    if not build.has(key):
-        return ""
-    handler = "" if key in build.broken else body
-    return f"document.getElementById({js(elem_id)}).addEventListener({js(event)}, (ev) => {{ {handler} }});\n"
-
-
-def key_cases(build: Build, cases: list[tuple[str, str, str]]) -> str:
-    """One ``keydown`` listener with a branch per ``(feature, key, body)`` that is present and works."""
-    branches = [
-        f"if ({' || '.join(f'ev.key === {js(v)}' for v in dict.fromkeys([k, k.upper() if len(k) == 1 else k]))}) "
-        f"{{ {body} }}"
-        for feat, k, body in cases
-        if build.works(feat)
-    ]
-    if not branches:
-        return ""
-    return "document.addEventListener('keydown', (ev) => {\n  " + "\n  else ".join(branches) + "\n});\n"
-
-
-def when(flag: bool, code: str) -> str:
-    """``code`` if ``flag`` else the empty string — keeps renderers readable."""
-    return code if flag else ""
-
-
 LOOP = """
 let lastT = performance.now();
 function frame(t) {
@@ -144,6 +62,24 @@ function makeRng(seed) {
 }
 """
 """A seeded PRNG in JS, so a document's state after the same actions is the same on every load."""
+
+#: The JS expression of the canvas every family draws on (``#dojo-canvas``).
+CANVAS = 'document.getElementById("dojo-canvas")'
+
+
+def canvas_drifts(
+    width: str = "width", height: str | None = "height", kind: str = "size", unit: str | None = None
+) -> list[Drift]:
+    """The canvas's size as parameters a rung may set wrong, observed on ``#dojo-canvas``: ``width`` and ``height``.
+
+    A square canvas has one parameter (``height=None``); a grid gives its parameters in cells
+    (``kind="count"``, ``unit`` the JS expression of one cell's size in pixels).
+    """
+    per = "" if unit is None else f" / {unit}"
+    out = [Drift(width, kind, f"{CANVAS}.width{per}")]
+    if height is not None:
+        out.append(Drift(height, kind, f"{CANVAS}.height{per}"))
+    return out
 
 
 # -- template families: one program per task, gated at run time by its configuration block ---------

@@ -5,10 +5,11 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from dojo.synthetic.procedural.base import Action, Drift, Feature, TemplateFamily
+from dojo.synthetic.procedural.base import Action, Drift, Family, Feature
 from dojo.synthetic.procedural.page import (
     LOOP,
     RNG,
+    canvas_drifts,
     gated_button,
     gated_readout,
     gated_slider,
@@ -21,7 +22,7 @@ from dojo.synthetic.procedural.page import (
 COUNT = 'document.getElementById("dojo-count")'
 
 
-class ParticleSystem(TemplateFamily):
+class ParticleSystem(Family):
     name = "particle_system"
 
     def sample(self, rng: random.Random) -> dict[str, Any]:
@@ -111,10 +112,8 @@ class ParticleSystem(TemplateFamily):
         ]
 
     def drifts(self, p: dict[str, Any]) -> list[Drift]:
-        canvas = 'document.getElementById("dojo-canvas")'
         return [
-            Drift("width", "size", f"{canvas}.width"),
-            Drift("height", "size", f"{canvas}.height"),
+            *canvas_drifts(),
             Drift("rate", "count", "__dojoState().rate"),
             Drift("speed", "speed", "launchSpeed()"),
             Drift("gravity", "speed", "accelY()", feature="gravity", bounds=(40, int(p["speed"] * 1.2) - 1)),

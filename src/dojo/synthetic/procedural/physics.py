@@ -5,10 +5,11 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from dojo.synthetic.procedural.base import Action, Drift, Feature, TemplateFamily
+from dojo.synthetic.procedural.base import Action, Drift, Family, Feature
 from dojo.synthetic.procedural.page import (
     LOOP,
     RNG,
+    canvas_drifts,
     gated_button,
     gated_readout,
     gated_slider,
@@ -21,7 +22,7 @@ from dojo.synthetic.procedural.page import (
 COUNT = 'document.getElementById("dojo-count")'
 
 
-class PhysicsSandbox(TemplateFamily):
+class PhysicsSandbox(Family):
     name = "physics_sandbox"
 
     def sample(self, rng: random.Random) -> dict[str, Any]:
@@ -117,10 +118,8 @@ class PhysicsSandbox(TemplateFamily):
         ]
 
     def drifts(self, p: dict[str, Any]) -> list[Drift]:
-        canvas = 'document.getElementById("dojo-canvas")'
         return [
-            Drift("width", "size", f"{canvas}.width"),
-            Drift("height", "size", f"{canvas}.height"),
+            *canvas_drifts(),
             Drift("balls", "count", "__dojoState().count"),
             Drift("radius", "size", "ballRadius()"),
             Drift("colour", "colour", "ballColour()"),

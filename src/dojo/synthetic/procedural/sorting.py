@@ -5,10 +5,11 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from dojo.synthetic.procedural.base import Action, Drift, Feature, TemplateFamily
+from dojo.synthetic.procedural.base import Action, Drift, Family, Feature
 from dojo.synthetic.procedural.page import (
     LOOP,
     RNG,
+    canvas_drifts,
     gated_button,
     gated_readout,
     gated_slider,
@@ -72,7 +73,7 @@ ALGOS_JS = "const ALGOS = [\n" + ",\n".join(ALGORITHMS[name] for name in ORDER) 
 COUNT = 'document.getElementById("dojo-count")'
 
 
-class SortingVisualiser(TemplateFamily):
+class SortingVisualiser(Family):
     name = "sorting_visualiser"
 
     def sample(self, rng: random.Random) -> dict[str, Any]:
@@ -167,14 +168,12 @@ class SortingVisualiser(TemplateFamily):
         ]
 
     def drifts(self, p: dict[str, Any]) -> list[Drift]:
-        canvas = 'document.getElementById("dojo-canvas")'
         # what sample() could have drawn for one of bars / max_bars given the other
         top = p["max_bars"]
         bars = (60, 80) if top >= 120 else (max(8, top - 60), min(80, top - 10))
         tops = (min(120, p["bars"] + 10), min(120, p["bars"] + 60))
         return [
-            Drift("width", "size", f"{canvas}.width"),
-            Drift("height", "size", f"{canvas}.height"),
+            *canvas_drifts(),
             Drift("bars", "count", "__dojoState().bars", bounds=bars),
             Drift("speed", "speed", "__dojoState().speed"),
             Drift("compare", "colour", "markColour(0, [0, 1])", feature="highlight"),

@@ -12,6 +12,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from dojo import __version__
 from dojo.config import Settings
+from dojo.errors import ApiError
+from dojo.http_errors import DETAIL, install_error_handlers
 from dojo.logs import log
 from dojo.synthetic.generators import Generator, make_generator
 from dojo.synthetic.service.buffer import TaskBuffer, make_buffer
@@ -42,6 +44,7 @@ def create_app(
 
     app = FastAPI(title="Dojo synthetic API", version=__version__, lifespan=lifespan)
     app.state.filler = filler
+    install_error_handlers(app, DETAIL)
     app.state.generator = gen
 
     @app.get("/api/v1/tasks/next", responses={204: {"description": "no task ready yet; ask again shortly"}})
@@ -51,7 +54,7 @@ def create_app(
             item = await buf.pop()
         except Exception as exc:  # noqa: BLE001 - a buffer outage is a clear 503, never a 500
             log(logger, "synthetic.buffer_unavailable", logging.WARNING, error=str(exc)[:200])
-            return JSONResponse({"detail": f"task buffer unavailable: {type(exc).__name__}"}, status_code=503)
+            raise ApiError(503, f"task buffer unavailable: {type(exc).__name__}") from exc
         filler.wake()
         if item is None:
             metrics.empty.inc()

@@ -6,6 +6,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from dojo.protocol import AnyCriterion, ScoreCriterion, as_criterion
+
+
+def _typed_criteria(record: Any) -> None:
+    """Give a frozen record the typed criterion for whatever it was built with (a model, or a stored dict)."""
+    object.__setattr__(record, "criteria", as_criterion(record.criteria))
+
 
 @dataclass(frozen=True)
 class MinerTarget:
@@ -22,11 +29,14 @@ class NewTask:
 
     id: str
     prompt: str
-    criteria: dict[str, Any]
+    criteria: AnyCriterion
     responses: list[dict[str, Any]]  # [{completion_id, content, model}]
     ground_truth: dict[str, int] | None
     source: str = "synthetic"
     external_id: str | None = None
+
+    def __post_init__(self) -> None:
+        _typed_criteria(self)
 
 
 @dataclass(frozen=True)
@@ -53,7 +63,10 @@ class AssignmentView:
     payload: dict[str, Any]
     expire_at: datetime
     state: str
-    criteria: dict[str, Any] = field(default_factory=dict)
+    criteria: AnyCriterion = field(default_factory=lambda: ScoreCriterion(min=1, max=10))
+
+    def __post_init__(self) -> None:
+        _typed_criteria(self)
 
 
 @dataclass(frozen=True)
@@ -95,10 +108,13 @@ class TaskForScoring:
     id: str
     state: str
     source: str
-    criteria: dict[str, Any]
+    criteria: AnyCriterion
     completion_ids: list[str]  # original order
     ground_truth: dict[str, int] | None
     external_id: str | None
+
+    def __post_init__(self) -> None:
+        _typed_criteria(self)
 
 
 @dataclass(frozen=True)
@@ -148,3 +164,60 @@ class FeedbackJob:
     score: float
     ground_truth: dict[str, int]  # in the miner's completion ids
     per_labeller: dict[str, float]
+
+
+@dataclass(frozen=True)
+class NewExternalRequest:
+    """An external task to queue, as the external-task API checked it."""
+
+    client_id: str | None  # the consumer's own id: unique, so a re-submit is the same request
+    prompt: str
+    criteria: dict[str, Any]
+    responses: list[dict[str, str]]  # [{completion_id, content}]
+
+
+@dataclass(frozen=True)
+class ExternalAdded:
+    """What queueing one request did: a new request, the one its client_id already names, or a clash."""
+
+    id: str
+    client_id: str | None
+    state: str
+    created: bool
+    conflict: bool = False  # the client_id names a request with another prompt or other responses
+
+
+@dataclass(frozen=True)
+class CopyMapping:
+    """One miner's copy as a simulated labeller's oracle needs it: its ids back to the task's, and the truth."""
+
+    assignment_id: int
+    task_id: str
+    completion_map: dict[str, str]  # miner completion id -> original completion id
+    ground_truth: dict[str, int] | None  # None for an external task
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far the validator has got, per miner by hotkey: what the local network's live view shows."""
+
+    tasks: dict[str, int]  # task state -> count
+    rounds_scored: int
+    running: dict[str, float]  # hotkey -> running score
+    task_means: dict[str, tuple[float, int]]  # hotkey -> (mean task score, tasks scored)
+
+
+@dataclass(frozen=True)
+class ExternalRequestView:
+    """An external request as its consumer may see it, with every miner's labellers' raw values."""
+
+    id: str
+    client_id: str | None
+    state: str
+    created_at: datetime
+    updated_at: datetime
+    prompt: str
+    criteria: dict[str, Any]
+    responses: list[dict[str, Any]]
+    result: dict[str, Any] | None
+    labels: list[tuple[str, str, dict[str, float]]] = field(default_factory=list)  # (hotkey, labeller, values)

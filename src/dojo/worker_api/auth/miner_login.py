@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from dojo.errors import ApiError
 from dojo.worker_api.auth.nonces import OneTimeStore
-from dojo.worker_api.envelope import ApiError
 
 _KEY = "miner:"
 _NONCE_LINE = re.compile(r"^nonce: ([0-9a-f]{32})$", re.MULTILINE)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from dojo.chain.base import Metagraph
 from dojo.config import Settings
-from dojo.worker_api.envelope import ApiError
+from dojo.errors import ApiError
 
 MetagraphSource = Callable[[], Metagraph]
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
+from dojo.errors import ApiError
 from dojo.worker_api.auth.nonces import OneTimeStore
-from dojo.worker_api.envelope import ApiError
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _NONCE_KEY = "siwe:"

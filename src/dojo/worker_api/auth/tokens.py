@@ -19,8 +19,7 @@ from typing import Any
 
 import jwt
 
-from dojo.errors import DojoError
-from dojo.worker_api.envelope import ApiError
+from dojo.errors import ApiError, DojoError
 
 LABELLER = "dojo-labeller"
 MINER = "dojo-miner"

@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping, Sequence
 
+import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dojo.protocol import Feedback
+from dojo import scoring
+from dojo.errors import ApiError
+from dojo.protocol import AnyCriterion, Feedback, as_criterion
+from dojo.worker_api import lifecycle
 from dojo.worker_api.contexts.tasks import owned_task
-from dojo.worker_api.envelope import ApiError
-from dojo.worker_api.store.models import Labeller, LabellerGrade, Result, TaskStatus, utcnow
+from dojo.worker_api.store.models import Labeller, LabellerGrade, Result, utcnow
 
 
-def agreement(values: dict[str, float], ground_truth: dict[str, int], ranking: bool) -> float:
-    """How well a labeller's values match the true order: Spearman ρ mapped to [0, 1], 0 if constant."""
-    from scipy.stats import spearmanr
-
+def grades(
+    criteria: AnyCriterion, answers: Sequence[Mapping[str, float]], ground_truth: Mapping[str, int]
+) -> list[float]:
+    """Each answer's grade against the true order (rank 0 = best): the validator's labeller grade,
+    :func:`dojo.scoring.labeller_grades` — Spearman ρ mapped to [0, 1] — and 0 where it has none
+    (a constant answer, a missing value, a truth with no order)."""
     ids = sorted(ground_truth)
-    if any(i not in values for i in ids) or len(ids) < 2:
-        return 0.0
-    mine = [(-values[i] if ranking else values[i]) for i in ids]  # higher = better
-    truth = [-ground_truth[i] for i in ids]  # rank 0 = best
-    if len(set(mine)) < 2 or len(set(truth)) < 2:
-        return 0.0
-    rho = float(spearmanr(mine, truth).statistic)
-    return 0.0 if math.isnan(rho) else (rho + 1.0) / 2.0
+    if not answers or not ids:
+        return [0.0] * len(answers)
+    values = np.array([[float(a.get(i, np.nan)) for i in ids] for a in answers])[None, None]  # [1, 1, L, C]
+    better = scoring.higher_is_better(values, [criteria], [len(ids)])
+    graded = scoring.labeller_grades(better, np.array([[ground_truth[i] for i in ids]], dtype=np.float64))
+    return [float(g) for g in np.nan_to_num(graded[0, 0], nan=0.0)]
 
 
 async def apply_feedback(session: AsyncSession, miner_id: int, task_id: str, feedback: Feedback) -> int:
@@ -35,7 +38,6 @@ async def apply_feedback(session: AsyncSession, miner_id: int, task_id: str, fee
     completion_ids = {r["completion_id"] for r in task.responses}
     if truth and set(truth) != completion_ids:
         raise ApiError(422, "ground_truth must give one rank per completion id of the task")
-    ranking = task.criteria.get("type") == "ranking"
     rows = (
         await session.execute(
             select(Result.labeller_id, Labeller.address, Result.scores)
@@ -46,16 +48,16 @@ async def apply_feedback(session: AsyncSession, miner_id: int, task_id: str, fee
     given = {k.lower(): v for k, v in feedback.per_labeller.items()}
     await session.execute(delete(LabellerGrade).where(LabellerGrade.task_id == task_id))
     now = utcnow()
-    for labeller_id, address, scores in rows:
+    computed = grades(as_criterion(task.criteria), [scores for _, _, scores in rows], truth) if truth else []
+    for i, (labeller_id, address, _) in enumerate(rows):
         grade = given.get(address.lower())
-        if grade is None:
-            grade = agreement(scores, truth, ranking) if truth else None
+        if grade is None and computed:
+            grade = computed[i]
         if grade is not None:
             session.add(LabellerGrade(task_id=task_id, labeller_id=labeller_id, grade=float(grade), created_at=now))
     task.feedback_score = feedback.score
     task.ground_truth = truth or None
     task.feedback_at = now
-    if task.status == TaskStatus.open.value:  # the truth is out: no more answers
-        task.status = TaskStatus.expired.value
+    lifecycle.on_feedback(task, now)  # the truth is out: an open task takes no more answers
     await session.commit()
     return len(rows)

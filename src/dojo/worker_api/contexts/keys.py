@@ -6,8 +6,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dojo.errors import ApiError
 from dojo.worker_api.auth.keys import hash_key, new_key
-from dojo.worker_api.envelope import ApiError
 from dojo.worker_api.store.models import ApiKey, Miner, SubscriptionKey, utcnow
 
 KeyModel = type[ApiKey] | type[SubscriptionKey]

@@ -9,8 +9,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dojo.errors import ApiError
 from dojo.worker_api.auth.keys import hash_key
-from dojo.worker_api.envelope import ApiError
 from dojo.worker_api.store.models import Labeller, Miner, Partnership, SubscriptionKey, utcnow
 
 

@@ -9,12 +9,14 @@ from datetime import timezone
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, bindparam, case, exists, func, literal_column, select
+from sqlalchemy import Integer, String, and_, bindparam, exists, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dojo.errors import ApiError
 from dojo.protocol import LabellerResult
+from dojo.worker_api import lifecycle
 from dojo.worker_api.contexts.access import linked_miner_ids
-from dojo.worker_api.envelope import ApiError
+from dojo.worker_api.lifecycle import TaskState
 from dojo.worker_api.schemas import TaskCreateIn
 from dojo.worker_api.store.models import (
     Labeller,
@@ -22,10 +24,10 @@ from dojo.worker_api.store.models import (
     Miner,
     Result,
     Task,
-    TaskStatus,
     UTCDateTime,
     utcnow,
 )
+from dojo.worker_api.store.runner import Runner
 
 PREVIEW_CHARS = 280
 # Each order matches the column order of two indexes, one led by status (ix_tasks_list_*: status=open
@@ -87,7 +89,7 @@ async def create_task(
         expire_at=expire_at,
         max_results=body.max_results or default_max_results,
         result_count=0,
-        status=TaskStatus.open.value,
+        status=lifecycle.INITIAL.value,
         created_at=utcnow(),
     )
     stmt = (
@@ -105,13 +107,6 @@ async def create_task(
         await session.execute(select(Task.id).where(Task.miner_id == miner_id, Task.source_task_id == source))
     ).scalar_one()
     return str(existing)
-
-
-def _effective_status(now: Any):  # type: ignore[no-untyped-def]
-    """The status as a labeller sees it: an open task past its deadline is expired already."""
-    return case(
-        (and_(Task.status == TaskStatus.open.value, Task.expire_at <= now), TaskStatus.expired.value), else_=Task.status
-    )
 
 
 def _summary(row: Any) -> dict[str, Any]:
@@ -138,7 +133,7 @@ def _columns(labeller_id: Any, now: Any, *extra: Any, page: Any = None):  # type
         Task.prompt,
         Task.n_responses,
         Task.criteria,
-        _effective_status(now).label("eff_status"),
+        lifecycle.effective_status_sql(now).label("eff_status"),
         Task.expire_at,
         Task.created_at,
         Task.result_count,
@@ -182,19 +177,16 @@ def _filters(
     clauses: list[Any] = [miner.in_(linked_miner_ids(labeller_id))]
     if kind is not None:
         clauses.append(Task.kind == kind)
-    if status == "open" and hide and sort != "expiring":
-        clauses += [Task.status == TaskStatus.open.value, _effective_status(now) == TaskStatus.open.value]
-    elif status == "open":
-        clauses += [Task.status == TaskStatus.open.value, Task.expire_at > now]
-    elif status == "expired" and hide:
-        clauses.append(_effective_status(now) == TaskStatus.expired.value)
-    elif status == "expired":
-        clauses.append(
-            (Task.status == TaskStatus.expired.value)
-            | and_(Task.status == TaskStatus.open.value, Task.expire_at <= now)
-        )
-    elif status == "completed":
-        clauses.append(Task.status == TaskStatus.completed.value)
+    if status != "all":
+        state = TaskState(status)
+        if hide and (state is TaskState.expired or (state is TaskState.open and sort != "expiring")):
+            # the effective status compared as one expression: a term no index is chosen for (an open
+            # task's stored status still leads the index)
+            if state is TaskState.open:
+                clauses.append(Task.status == state.value)
+            clauses.append(lifecycle.effective_status_sql(now) == state.value)
+        else:
+            clauses += lifecycle.status_is_sql(state, now)
     if answered is not None:
         mine = exists().where(Result.task_id == Task.id, Result.labeller_id == labeller_id)
         clauses.append(mine if answered else ~mine)
@@ -249,7 +241,7 @@ def _detail_statement() -> Any:
 
 
 async def list_tasks(
-    session: AsyncSession,
+    runner: Runner,
     labeller_id: int,
     *,
     status: str,
@@ -264,20 +256,18 @@ async def list_tasks(
     The page's ids are chosen by a narrow subquery (ids and sort keys only), then only those rows
     are read in full: sorting thousands of wide rows is what made a plain one-query version slow.
     """
-    page_q, count_q = _list_statements(status, answered, kind, sort, session.get_bind().dialect.name)
+    page_q, count_q = _list_statements(status, answered, kind, sort, runner.dialect)
     params = {"labeller_id": labeller_id, "now": utcnow()}
-    rows = (await session.execute(page_q, {**params, "offset": (page - 1) * limit, "limit": limit})).all()
-    if not rows:
-        return [], int((await session.execute(count_q, params)).scalar_one())
+    rows = await runner.rows(page_q, {**params, "offset": (page - 1) * limit, "limit": limit})
+    total = rows[0].total if rows else await runner.scalar(count_q, params)
     key, descending = _ROW_ORDER[sort]
-    return [_summary(r) for r in sorted(rows, key=key, reverse=descending)], int(rows[0].total)
+    return [_summary(r) for r in sorted(rows, key=key, reverse=descending)], int(total or 0)
 
 
-async def task_for_labeller(session: AsyncSession, labeller_id: int, task_id: str) -> dict[str, Any]:
+async def task_for_labeller(runner: Runner, labeller_id: int, task_id: str) -> dict[str, Any]:
     """One task in full with the labeller's own answer and grade; 404 unless the labeller may see it."""
-    row = (
-        await session.execute(_detail_statement(), {"labeller_id": labeller_id, "now": utcnow(), "task_id": task_id})
-    ).one_or_none()
+    params = {"labeller_id": labeller_id, "now": utcnow(), "task_id": task_id}
+    row = await runner.first(_detail_statement(), params)
     if row is None:
         raise ApiError(404, f"no task {task_id} among the tasks of your partner miners")
     out = _summary(row)

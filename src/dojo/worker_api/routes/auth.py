@@ -6,12 +6,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dojo.http_errors import ok
 from dojo.worker_api.auth.siwe_login import checksum_address
 from dojo.worker_api.auth.tokens import LABELLER, MINER, Claims
 from dojo.worker_api.contexts.keys import get_or_create_miner
 from dojo.worker_api.contexts.labellers import login_labeller
 from dojo.worker_api.deps import current_labeller, services, session
-from dojo.worker_api.envelope import ok
 from dojo.worker_api.schemas import (
     ChallengeBody,
     EmptyBody,

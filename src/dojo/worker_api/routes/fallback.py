@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from starlette.routing import Match, Mount
 
-from dojo.worker_api.envelope import ApiError
+from dojo.errors import ApiError
 
 router = APIRouter(include_in_schema=False)
 _ALL = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
+from dojo.http_errors import ok
 from dojo.worker_api.contexts.expiry import counts
 from dojo.worker_api.deps import services
-from dojo.worker_api.envelope import ok
 from dojo.worker_api.schemas import HealthBody, Reply
 
 router = APIRouter(tags=["health"])

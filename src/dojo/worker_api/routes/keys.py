@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dojo.http_errors import ok
 from dojo.worker_api.auth.tokens import Claims
 from dojo.worker_api.contexts.keys import KeyModel, create_key, delete_key, list_keys
 from dojo.worker_api.deps import current_miner, session
-from dojo.worker_api.envelope import ok
 from dojo.worker_api.schemas import EmptyBody, KeyCreated, KeyCreateIn, KeyList, Reply
 from dojo.worker_api.store.models import ApiKey, SubscriptionKey
 

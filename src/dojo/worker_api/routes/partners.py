@@ -7,10 +7,10 @@ from dataclasses import asdict
 from fastapi import APIRouter, Depends, Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dojo.http_errors import ok
 from dojo.worker_api.auth.tokens import Claims
 from dojo.worker_api.contexts.labellers import add_partner, list_partners, remove_partner, rename_partner
 from dojo.worker_api.deps import current_labeller, session
-from dojo.worker_api.envelope import ok
 from dojo.worker_api.schemas import EmptyBody, PartnerIn, PartnerInfo, PartnerList, PartnerRenameIn, Reply
 
 router = APIRouter(prefix="/worker/partners", tags=["labeller"])

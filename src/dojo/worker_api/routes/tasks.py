@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dojo.errors import ApiError
+from dojo.http_errors import ok
 from dojo.protocol import Feedback
 from dojo.worker_api.auth.tokens import Claims
 from dojo.worker_api.contexts import feedback as feedback_ctx
 from dojo.worker_api.contexts import submission, tasks
 from dojo.worker_api.deps import api_key_miner, current_labeller, services, session
-from dojo.worker_api.envelope import ApiError, ok
+from dojo.worker_api.routes import ok_json
 from dojo.worker_api.schemas import (
     EmptyBody,
     Reply,
@@ -41,28 +44,33 @@ async def create(
 
 @router.get("", response_model=Reply[TaskPage])
 async def list_(
-    status: Literal["all", "open", "completed", "expired"] = "all",
+    request: Request,
+    status: Literal["all", "open", "completed", "expired", "closed"] = "all",
     answered: bool | None = Query(None, description="Only tasks you have (not) answered"),
     type: Literal["score", "ranking"] | None = Query(None, description="Only tasks of this criterion type"),
     sort: Literal["newest", "oldest", "expiring", "most_answered"] = "newest",
     page: int = Query(1, ge=1, le=100_000),
     limit: int = Query(20, ge=1, le=100),
     claims: Claims = Depends(current_labeller),
-    db: AsyncSession = Depends(session),
-) -> dict:
+) -> Response:
     """Tasks of the miners you are linked to."""
     items, total = await tasks.list_tasks(
-        db, claims.user_id, status=status, answered=answered, sort=sort, page=page, limit=limit, kind=type
+        services(request).runner,
+        claims.user_id,
+        status=status,
+        answered=answered,
+        sort=sort,
+        page=page,
+        limit=limit,
+        kind=type,
     )
-    return ok({"tasks": items, "page": page, "limit": limit, "total": total})
+    return ok_json({"tasks": items, "page": page, "limit": limit, "total": total})
 
 
 @router.get("/{task_id}", response_model=Reply[TaskDetail])
-async def fetch(
-    task_id: str = TaskId, claims: Claims = Depends(current_labeller), db: AsyncSession = Depends(session)
-) -> dict:
+async def fetch(request: Request, task_id: str = TaskId, claims: Claims = Depends(current_labeller)) -> Response:
     """One task in full, with your answer and grade if any."""
-    return ok(await tasks.task_for_labeller(db, claims.user_id, task_id))
+    return ok_json(await tasks.task_for_labeller(services(request).runner, claims.user_id, task_id))
 
 
 @router.put("/{task_id}/result", response_model=Reply[ResultAccepted])
@@ -71,18 +79,17 @@ async def submit(
     request: Request,
     task_id: str = TaskId,
     claims: Claims = Depends(current_labeller),
-    db: AsyncSession = Depends(session),
-) -> dict:
+) -> Response:
     """Answer a task: one value per completion id."""
     svc = services(request)
     metrics = svc.metrics
     try:
-        accepted = await submission.submit_result(db, claims.user_id, task_id, body.scores, svc.writer)
+        accepted = await submission.submit_result(svc.runner, claims.user_id, task_id, body.scores, svc.writer)
     except ApiError as exc:
         metrics.submissions.labels(f"rejected_{exc.status}").inc()
         raise
     metrics.submissions.labels("accepted").inc()
-    return ok(
+    return ok_json(
         {"task_id": accepted.task_id, "result_count": accepted.result_count, "submitted_at": accepted.submitted_at}
     )
 

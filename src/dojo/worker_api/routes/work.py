@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dojo.http_errors import ok
 from dojo.worker_api.auth.tokens import Claims
 from dojo.worker_api.contexts.work import labeller_work
 from dojo.worker_api.deps import current_labeller, session
-from dojo.worker_api.envelope import ok
 from dojo.worker_api.schemas import Reply, WorkBody
 
 router = APIRouter(prefix="/worker", tags=["labeller"])

@@ -67,6 +67,12 @@ def sync_url(url: str) -> URL:
 # in index order (the task list has an index per filter and sort, migration 0005); on a small or
 # narrowly filtered table the planner would rather sort a seq scan, which costs more CPU per request
 # as the table grows. A sort still happens where no index gives the order (the cost is only raised).
+# Reviewed (issue 15): kept. Without it, 342 of the 720 pages ``tests/worker_api/test_list_plans.py`` checks
+# (10,000 tasks) are sorted instead of read in index order; with it every one walks an index. The price: it
+# applies to every statement on these connections, so the few small reads ordered by a primary key (a
+# labeller's partners, a miner's keys) may walk that key instead of sorting a handful of rows, a scan of
+# a few thousand index entries at thousands of labellers. Scoping it to the list (SET LOCAL) would cost a
+# transaction and two round trips per page, more than that scan.
 PG_SETTINGS = {"enable_sort": "off"}
 
 
@@ -112,11 +118,15 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "reset", _sqlite_reset)
         return engine
-    # no pre-ping (a round trip per checkout): a dropped connection is invalidated on error, and recycled hourly
+    # No pre-ping (a round trip per checkout): a dropped connection is invalidated on error, and recycled hourly.
+    # No overflow either: SQLAlchemy closes an overflow connection as soon as it comes back, so under a steady
+    # load above ``pool_size`` every burst opened new ones (a TLS attempt, a login, statements prepared again),
+    # which cost more CPU than the queries. A request beyond the pool waits for a connection instead.
+    # Up to ``store.runner.PG_CONNECTIONS`` of these are held by the hot paths' runner.
     return create_async_engine(
         async_url(url),
-        pool_size=pool_size,
-        max_overflow=pool_size,
+        pool_size=2 * pool_size,
+        max_overflow=0,
         pool_recycle=3600,
         connect_args={"server_settings": dict(PG_SETTINGS)},
     )

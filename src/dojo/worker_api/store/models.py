@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from dojo.worker_api.lifecycle import INITIAL
 
 
 def utcnow() -> datetime:
@@ -32,14 +33,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc)
-
-
-class TaskStatus(str, enum.Enum):
-    """A worker task's states. ``open`` → ``completed`` (max_results reached) or ``expired``."""
-
-    open = "open"
-    completed = "completed"
-    expired = "expired"
 
 
 class Base(DeclarativeBase):
@@ -102,7 +95,7 @@ class Partnership(Base):
 class Task(Base):
     __tablename__ = "tasks"
     __table_args__ = (
-        Index("ix_tasks_miner_status_created", "miner_id", "status", "created_at"),
+        Index("ix_tasks_miner_count", "miner_id", "status", "expire_at", "kind"),  # the list's total (0007)
         # the task list's covering indexes (migrations 0002, 0005): led by status (status=open/completed) …
         Index("ix_tasks_list_created", "status", "created_at", "id", "expire_at", "miner_id", "kind"),
         Index("ix_tasks_list_expire", "status", "expire_at", "id", "created_at", "miner_id", "kind"),
@@ -125,7 +118,7 @@ class Task(Base):
     expire_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     max_results: Mapped[int] = mapped_column(Integer, nullable=False)
     result_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    status: Mapped[str] = mapped_column(String(16), nullable=False, default=TaskStatus.open.value)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default=INITIAL.value)  # lifecycle.TaskState
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     feedback_score: Mapped[float | None] = mapped_column(Float, nullable=True)
     ground_truth: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)

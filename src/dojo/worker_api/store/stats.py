@@ -16,7 +16,7 @@ from dojo.worker_api.store.models import Labeller, Miner, Result, Task
 class WorkerOverview:
     """Tasks by status, labellers, and the rate of results."""
 
-    tasks: dict[str, int]  # by status: open, completed, expired
+    tasks: dict[str, int]  # by stored status (dojo.worker_api.lifecycle.TaskState): open, completed, expired, closed
     open_expired: int  # still marked open though past their deadline (the sweep has not run yet)
     miners: int
     labellers: int

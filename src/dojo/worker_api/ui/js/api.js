@@ -2,7 +2,7 @@
 import { getSession, clearSession } from "./session.js";
 
 export class ApiError extends Error {
-  /** ``kind``: session | rate | expired | full | answered | gone | invalid | network | server */
+  /** ``kind``: session | rate | expired | closed | full | answered | gone | invalid | network | server */
   constructor(status, message, kind, detail = "") {
     super(message);
     this.status = status;
@@ -18,6 +18,7 @@ function explain(status, detail, retryAfter) {
     const wait = retryAfter ? ` Try again in ${retryAfter} s.` : " Wait a moment and try again.";
     return ["rate", "Too many requests: you are going faster than the server allows." + wait];
   }
+  if (status === 410 && /closed/i.test(d)) return ["closed", "This task is closed: its miner has sent feedback, so answers are no longer accepted."];
   if (status === 410) return ["expired", "This task has expired: answers are no longer accepted."];
   if (status === 409 && /already answered/i.test(d)) return ["answered", "You have already answered this task."];
   if (status === 409 && /results/i.test(d)) return ["full", "This task is full: it already has all the answers it needs."];

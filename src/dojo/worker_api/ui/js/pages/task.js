@@ -35,6 +35,12 @@ function unavailable(main, e) {
     h("p", {}, h("a", { href: "#/tasks" }, "Back to the task list"), " · ", h("a", { href: "#/keys" }, "Check your subscription keys"))));
 }
 
+const CLOSED_WORDS = {
+  full: "This task is full: it has all the answers it needs.",
+  expired: "This task has expired: answers are no longer accepted.",
+  closed: "This task is closed: its miner has sent feedback, so answers are no longer accepted.",
+};
+
 export async function render(main, taskId) {
   mount(main, h("p", { class: "muted" }, "Loading the task…"));
   let task;
@@ -65,8 +71,7 @@ export async function render(main, taskId) {
     const n = ranking ? (draft.touched ? ids.length : 0) : ids.filter((id) => Number.isFinite(draft.scores[id])).length;
     submit.disabled = closed || !!mine || !complete();
     if (mine) progress.textContent = "You have answered this task.";
-    else if (closed) progress.textContent = state === "full" ? "This task is full: it has all the answers it needs."
-      : "This task has expired: answers are no longer accepted.";
+    else if (closed) progress.textContent = CLOSED_WORDS[state] || CLOSED_WORDS.expired;
     else if (ranking) progress.textContent = draft.touched ? "Ranking ready — press Enter or Submit."
       : "Order the responses, best first, to enable Submit.";
     else progress.textContent = n === ids.length ? `All ${n} responses scored — press Enter or Submit.`
@@ -161,9 +166,9 @@ export async function render(main, taskId) {
       dropDraft(task.id);
       await goNext(task.id, "Thank you — your answer was saved.");
     } catch (e) {
-      if (e.kind === "full") setClosed("full");
-      else if (e.kind === "expired") setClosed("expired");
-      if (e.kind !== "session") showError(e.message + (e.kind === "full" || e.kind === "expired" ? " Your scores are still shown below; try the next task." : ""));
+      const refused = e.kind === "full" || e.kind === "expired" || e.kind === "closed";
+      if (refused) setClosed(e.kind);
+      if (e.kind !== "session") showError(e.message + (refused ? " Your scores are still shown below; try the next task." : ""));
       update();
       if (e.kind !== "session") error.focus();
     }
@@ -196,9 +201,18 @@ export async function render(main, taskId) {
   mount(main, form);
   update();
 
+  // When the countdown runs out, ask the server (it decides the status; this clock may be off), every 5 s at most.
+  let askedAt = 0;
+  async function recheck() {
+    askedAt = Date.now();
+    try {
+      const fresh = await api("GET", `/tasks/${encodeURIComponent(task.id)}`);
+      if (fresh.status !== "open" && !closed) setClosed(stateOf({ ...fresh, answered: false })[0]);
+    } catch (e) { /* the next tick asks again */ }
+  }
   const tick = () => {
     left.textContent = state === "expired" ? "expired" : timeLeft(task.expire_at);
-    if (!closed && !mine && Date.parse(task.expire_at) <= Date.now()) setClosed("expired");
+    if (!closed && !mine && Date.parse(task.expire_at) <= Date.now() && Date.now() - askedAt > 5000) recheck();
   };
   tick();
   const ticker = setInterval(tick, 1000);

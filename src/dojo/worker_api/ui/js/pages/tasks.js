@@ -6,19 +6,26 @@ import { go } from "../main.js";
 const LIMIT = 20;
 const REFRESH_MS = 15000;
 const FILTERS = {
-  status: [["open", "Open"], ["all", "All"], ["completed", "Full"], ["expired", "Expired"]],
+  status: [["open", "Open"], ["all", "All"], ["completed", "Full"], ["expired", "Expired"], ["closed", "Closed"]],
   answered: [["", "Any"], ["false", "Not answered by me"], ["true", "Answered by me"]],
   type: [["", "Any type"], ["score", "Scores"], ["ranking", "Ranking"]],
   sort: [["newest", "Newest"], ["most_answered", "Most answered"], ["expiring", "Expiring soonest"]],
 };
 const LABELS = { status: "Status", answered: "Answered", type: "Type", sort: "Sort by" };
 
-/** The labeller's view of a task's state. */
+// The words for each status the API sends (dojo.worker_api.lifecycle decides it; the page never derives it):
+// [CSS class, text]. "expired": its deadline passed; "closed": its miner's feedback arrived first.
+const STATES = {
+  open: ["open", "open"],
+  completed: ["full", "full"],
+  expired: ["expired", "expired"],
+  closed: ["closed", "closed"],
+};
+
+/** The labeller's view of a task: the API's status, or "answered by me". */
 export function stateOf(t) {
   if (t.answered) return ["answered", "answered by me"];
-  if (t.status === "completed") return ["full", "full"];
-  if (t.status === "expired" || Date.parse(t.expire_at) <= Date.now()) return ["expired", "expired"];
-  return ["open", "open"];
+  return STATES[t.status] || [t.status, t.status];
 }
 
 export function criterionText(c) {

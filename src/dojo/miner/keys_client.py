@@ -1,4 +1,9 @@
-"""A client of the worker API's miner endpoints: hotkey login, then API keys and subscription keys."""
+"""The key shell's client of the worker API's miner endpoints: hotkey login, then API keys and subscription keys.
+
+Not to be confused with :class:`dojo.miner.worker_client.WorkerApiClient`, the miner service's
+(async) client of the labelling endpoints, which authenticates with an API key this one makes.
+Used by ``dojo keys`` and by the local network, so it lives here and not in the CLI.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ def check_url(url: str) -> str:
     return url.strip().rstrip("/")
 
 
-class WorkerApiClient:
+class KeysClient:
     """Logs in by signing the server's challenge with the hotkey, then manages the miner's keys."""
 
     def __init__(self, url: str, keypair: Any, timeout: float = 10.0) -> None:
@@ -46,7 +51,7 @@ class WorkerApiClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> WorkerApiClient:
+    def __enter__(self) -> KeysClient:
         return self
 
     def __exit__(self, *_: object) -> None:
