@@ -75,7 +75,7 @@ def seed(db_url: str, n_labellers: int, n_tasks: int) -> tuple[list[str], list[d
         {
             "id": str(uuid.uuid4()),
             "miner_id": 1,
-            "source_task_id": str(uuid.uuid4()),
+            "miner_task_id": str(uuid.uuid4()),
             "prompt": f"Build an interactive animation #{i}: a ball bouncing in a box, with gravity.",
             "responses": [
                 {

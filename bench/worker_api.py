@@ -102,7 +102,7 @@ def seed(db_url: str) -> tuple[list[str], list[dict[str, Any]]]:
             {
                 "id": str(uuid.uuid4()),
                 "miner_id": 1,
-                "source_task_id": str(uuid.uuid4()),
+                "miner_task_id": str(uuid.uuid4()),
                 "prompt": f"Build an interactive animation #{i}: a ball bouncing in a box, with gravity.",
                 "responses": responses,
                 "criteria": {"type": "score", "min": 1, "max": 10},

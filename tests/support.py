@@ -6,12 +6,14 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from dojo import serving
 from dojo.localnet.processes import free_port
 
 __all__ = ["free_port", "start_dojo", "stop", "wait_http_ok", "wait_until"]
@@ -58,3 +60,11 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> int:
             proc.kill()
             proc.wait(timeout)
     return int(proc.returncode)
+
+
+@contextmanager
+def serving_at(app: Any, **options: Any) -> Iterator[str]:
+    """``with serving_at(app) as url:`` — ``app`` served from a thread on a free loopback port until the block ends
+    (:func:`dojo.serving.start_thread`; ``options`` are uvicorn's, and ``sock=`` a socket bound first)."""
+    with serving.start_thread(app, **options) as server:
+        yield server.url

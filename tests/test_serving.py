@@ -59,3 +59,19 @@ def test_start_thread_serves_on_a_free_port_until_stopped() -> None:
     with serving.start_thread(_app()) as server:
         assert httpx.get(f"{server.url}/slow", timeout=5).json() == {"done": "yes"}
     assert not server.thread.is_alive()
+
+
+def test_start_thread_on_a_socket_bound_first_knows_its_port_before_the_app_is_built() -> None:
+    sock = serving.listen("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    app = _app()
+
+    @app.get("/port")
+    async def own_port() -> dict[str, int]:
+        return {"port": port}
+
+    with serving.start_thread(app, sock=sock, lifespan="off") as server:
+        assert server.port == port and server.url == f"http://127.0.0.1:{port}"
+        assert server.server.config.port == port and server.server.config.lifespan == "off"
+        assert httpx.get(f"{server.url}/port", timeout=5).json() == {"port": port}
+    assert not server.thread.is_alive() and sock.fileno() == -1

@@ -2,6 +2,28 @@
 
 Every model rejects unknown fields and bounds every string and list, so that bad input is a
 422 with a clear message, never a 500 and never an unbounded allocation.
+
+Task ids: one task has three ids, and each has one name in the code.
+
+``task_id``
+    The validator's own task, a primary key (``validator.store.models.Task.id``; ``task_id`` in the
+    store's foreign keys). It is never sent to a miner. It comes from the synthetic service
+    (``SyntheticTask.task_id``) or is made for an external request.
+``miner_task_id``
+    The id of one miner's copy of a task: a fresh UUID made by the validator for each (task, miner)
+    in ``validator.copies.build_copy`` and kept as ``Assignment.miner_task_id``. The miner keeps it in
+    its task map (``miner.store``) and the worker API in ``tasks.miner_task_id``.
+    On the wire it is ``Task.task_id`` (validator → miner, and miner → worker API in the
+    create body), and the ``{task_id}`` path segment of the miner's ``/v1/tasks/{task_id}/results``
+    and ``/feedback``. Code turns it into ``miner_task_id`` as soon as it reads the body or path.
+``worker_task_id``
+    The worker API's id for the task it holds: a fresh UUID made in
+    ``worker_api.contexts.tasks.create_task``. Inside the worker API it is the task's primary key
+    (``Task.id``; ``task_id`` in its foreign keys and paths). It goes back to the miner as
+    ``worker_task_id`` (the create reply) and to the validator in ``TaskAccepted.worker_task_id``.
+
+Wire names do not change with the code (miners and validators of older versions send them):
+``Task.task_id`` stays ``task_id`` on the wire.
 """
 
 from __future__ import annotations
@@ -107,6 +129,7 @@ class Response(Strict):
 class Task(Strict):
     """What a validator sends a miner (and a miner its worker API): no ground truth, no model names."""
 
+    #: the copy's ``miner_task_id`` (see the module docstring); named ``task_id`` on the wire
     task_id: UUID
     prompt: Annotated[str, StringConstraints(min_length=1, max_length=MAX_PROMPT_CHARS)]
     responses: list[Response] = Field(min_length=MIN_RESPONSES, max_length=MAX_RESPONSES)
@@ -163,6 +186,8 @@ class HeartbeatReply(Strict):
 
 
 class TaskAccepted(Strict):
+    """The miner's reply to a task: the worker API's id of it (``worker_task_id``)."""
+
     worker_task_id: ShortStr
 
 

@@ -218,12 +218,19 @@ class ServerThread:
         self.stop()
 
 
-def start_thread(app: Any, host: str = "127.0.0.1", port: int = 0, **options: Any) -> ServerThread:
+def start_thread(
+    app: Any, host: str = "127.0.0.1", port: int = 0, *, sock: socket.socket | None = None, **options: Any
+) -> ServerThread:
     """Serve ``app`` from a background thread (port 0: a free one); started when returned or entered.
 
     The caller holds the socket from the start, so no other process can take the port in between.
+    ``sock`` is a socket from :func:`listen`, for an app that must know its port before it is built
+    (a SIWE domain, say); ``host`` and ``port`` are then the socket's.
     """
-    sock = listen(host, port)
+    if sock is None:
+        sock = listen(host, port)
+    else:
+        host = str(sock.getsockname()[0])
     return ServerThread(build_config(app, host, int(sock.getsockname()[1]), **options), sock).start()
 
 

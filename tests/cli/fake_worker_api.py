@@ -8,12 +8,9 @@ key endpoints need the bearer token.
 from __future__ import annotations
 
 import secrets
-import threading
-import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import uvicorn
 from bittensor.keyfiles import Keypair
 from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse
@@ -103,25 +100,3 @@ def build_app(registered: set[str] | None = None) -> FastAPI:
 
         routes()
     return app
-
-
-class ServerThread:
-    """Runs an ASGI app with uvicorn on 127.0.0.1:port in a background thread."""
-
-    def __init__(self, app: Any, port: int) -> None:
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.url = f"http://127.0.0.1:{port}"
-
-    def __enter__(self) -> ServerThread:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the fake worker API did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)

@@ -8,13 +8,14 @@ from pathlib import Path
 import pexpect
 import pytest
 from clirun import run_dojo
-from fake_worker_api import ServerThread, build_app
+from fake_worker_api import build_app
 from keyshell_driver import KEY, command, login_and_pick, spawn_shell, tab
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 
 from dojo.chain.wallets import create_wallet
 from dojo.cli.keys.shell import CommandCompleter, NameCompleter, resolve_name
+from dojo.serving import ServerThread, start_thread
 from support import free_port, start_dojo, stop, wait_http_ok
 
 
@@ -31,7 +32,7 @@ def wallets(tmp_home: Path) -> dict[str, str]:
 @pytest.fixture
 def fake_api(wallets: dict[str, str]) -> Iterator[ServerThread]:
     app = build_app(registered={wallets["Alice/miner1"]})
-    with ServerThread(app, free_port()) as server:
+    with start_thread(app) as server:
         yield server
 
 

@@ -158,6 +158,7 @@ def test_miners_opening_one_older_store_together_upgrade_it_once(tmp_path: Path)
     with sqlite3.connect(tmp_path / "miner.db") as db:
         columns = [row[1] for row in db.execute("PRAGMA table_info(task_map)")]
     assert columns.count("results") == 1 and columns.count("score") == 1
+    assert columns.count("miner_task_id") == 1 and "task_id" not in columns  # renamed once, too
 
 
 async def fill_worker_api(home: Path, url: str | None = None) -> None:

@@ -6,22 +6,19 @@ from __future__ import annotations
 import base64
 import json
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 import yaml
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from dojo import serving
 from dojo.dataset import export_dataset
 from dojo.dataset.hub import push_export
 from dojo.errors import DojoError
-from dojo.localnet.processes import free_port
 
 sys.path.insert(0, str(Path(__file__).parent))
 from storefill import SCORE, Spec, fill_store  # noqa: E402
@@ -78,22 +75,14 @@ class FakeHub:
 @pytest.fixture
 def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
     fake = FakeHub()
-    port = free_port()
-    fake.endpoint = f"http://127.0.0.1:{port}"
-    server = uvicorn.Server(uvicorn.Config(fake.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the stand-in Hub did not start"
-        time.sleep(0.02)
+    server = serving.start_thread(fake.app)
+    fake.endpoint = server.url
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
     try:
         yield fake
     finally:
-        server.should_exit = True
-        thread.join(timeout=20)
+        server.stop()
 
 
 @pytest.fixture

@@ -15,11 +15,10 @@ from typing import Any
 
 import httpx
 import jwt
-import uvicorn
 from eth_account import Account
 from eth_account.messages import encode_defunct
-from tests.support import free_port, wait_until
 
+from dojo import serving
 from dojo.chain.base import Metagraph, Neuron
 from dojo.config import load_settings
 from dojo.worker_api.app import create_app
@@ -55,7 +54,8 @@ class WorkerApi:
     """``with WorkerApi(home, hotkeys) as api:`` — uvicorn serving the worker API (and its UI) on 127.0.0.1."""
 
     def __init__(self, home: Path, registered: list[str], **settings: Any) -> None:
-        self.port = free_port()
+        self._sock = serving.listen("127.0.0.1", 0)  # the port is in the settings, so it is chosen first
+        self.port = int(self._sock.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
         over: dict[str, Any] = dict(
             home=home,
@@ -70,23 +70,15 @@ class WorkerApi:
         over.update(settings)
         graph = metagraph_of(*registered)
         self.app = create_app(load_settings(**over), metagraph=lambda: graph)
-        self.server = uvicorn.Server(
-            uvicorn.Config(
-                self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", access_log=False
-            )
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self._server: serving.ServerThread | None = None
 
     def __enter__(self) -> WorkerApi:
-        self.thread.start()
-        wait_until(lambda: self.server.started or not self.thread.is_alive(), timeout=30, what="worker API start")
-        assert self.server.started, "the worker API did not start"
+        self._server = serving.start_thread(self.app, sock=self._sock)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
-        assert not self.thread.is_alive(), "the worker API did not stop"
+        if self._server is not None:
+            self._server.stop()
 
 
 def body(resp: httpx.Response) -> Any:

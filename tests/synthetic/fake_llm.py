@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections import deque
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from support import free_port, wait_until
+from dojo.serving import ServerThread, start_thread
 
 SPEC = {
     "title": "Bouncing squares",
@@ -203,22 +201,20 @@ class FakeLLM:
 
 
 class FakeServer:
-    """Runs a FakeLLM with uvicorn in a thread on a free loopback port."""
+    """Runs a FakeLLM from a thread on a free loopback port (:func:`dojo.serving.start_thread`)."""
 
     def __init__(self) -> None:
         self.fake = FakeLLM()
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self.server = uvicorn.Server(
-            uvicorn.Config(self.fake.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.server: ServerThread | None = None
+        self.port = 0
+        self.base_url = ""
 
     def __enter__(self) -> FakeServer:
-        self.thread.start()
-        wait_until(lambda: self.server.started, timeout=15, what="fake LLM server start")
+        self.server = start_thread(self.fake.app, lifespan="off")
+        self.port = self.server.port
+        self.base_url = f"{self.server.url}/v1"
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
+        if self.server is not None:
+            self.server.stop()

@@ -3,39 +3,20 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from dojo.config import load_settings
 from dojo.synthetic.generators import ProceduralGenerator
 from dojo.synthetic.models import SyntheticTask
 from dojo.synthetic.service import create_app
 from dojo.synthetic.validation import document_error
-from support import free_port, start_dojo, stop, wait_http_ok, wait_until
+from support import free_port, serving_at, start_dojo, stop, wait_http_ok, wait_until
 
 REDIS_URL = os.environ.get("DOJO_TEST_REDIS", "redis://127.0.0.1:6379/0")  # as in conftest.py
-
-
-@contextmanager
-def serve(app: object) -> Iterator[str]:
-    """Run ``app`` with uvicorn in a thread on a free port; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))  # type: ignore[arg-type]
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        wait_until(lambda: server.started, timeout=15, what="uvicorn start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
 
 
 class Flaky:
@@ -57,7 +38,7 @@ class Flaky:
 
 def test_buffer_fills_and_pops_valid_tasks(tmp_home: Path) -> None:
     settings = load_settings(synthetic__buffer_size=5, synthetic__generator="procedural", synthetic__seed=9)
-    with serve(create_app(settings)) as url:
+    with serving_at(create_app(settings)) as url:
         wait_until(lambda: httpx.get(f"{url}/health").json()["buffered"] == 5, timeout=20, what="buffer full")
         health = httpx.get(f"{url}/health").json()
         assert health["status"] == "ok" and health["generator"] == "procedural" and health["buffer"] == "memory"
@@ -82,7 +63,7 @@ def test_buffer_fills_and_pops_valid_tasks(tmp_home: Path) -> None:
 def test_generator_errors_never_lose_buffered_tasks_nor_kill_the_service(tmp_home: Path) -> None:
     gen = Flaky(good=2)
     settings = load_settings(synthetic__buffer_size=4)
-    with serve(create_app(settings, generator=gen, backoff_s=0.01)) as url:
+    with serving_at(create_app(settings, generator=gen, backoff_s=0.01)) as url:
         wait_until(lambda: httpx.get(f"{url}/health").json()["generator_errors"] >= 3, timeout=20, what="errors")
         health = httpx.get(f"{url}/health").json()
         assert health["buffered"] == 2 and "generator exploded" in health["last_error"]
@@ -112,7 +93,7 @@ def test_redis_buffer_is_shared_and_outlives_the_service(tmp_home: Path, redis_p
         synthetic__generator="procedural",
         synthetic__seed=1,
     )
-    with serve(create_app(settings)) as url:
+    with serving_at(create_app(settings)) as url:
         wait_until(lambda: httpx.get(f"{url}/health").json()["buffered"] == 3, timeout=20, what="redis buffer full")
         assert httpx.get(f"{url}/health").json()["buffer"] == "redis"
         reply = httpx.get(f"{url}/api/v1/tasks/next")
@@ -152,7 +133,7 @@ def test_cli_serves_tasks_and_llm_without_key_falls_back_with_one_warning(tmp_ho
 def test_a_dead_redis_gives_clear_503s_and_the_service_stays_up(tmp_home: Path) -> None:
     dead = f"redis://127.0.0.1:{free_port()}/0"
     settings = load_settings(redis_url=dead, synthetic__generator="procedural", synthetic__buffer_size=2)
-    with serve(create_app(settings, backoff_s=0.01)) as url:
+    with serving_at(create_app(settings, backoff_s=0.01)) as url:
         for _ in range(3):
             reply = httpx.get(f"{url}/api/v1/tasks/next", timeout=10)
             assert reply.status_code == 503 and "task buffer unavailable" in reply.json()["detail"]

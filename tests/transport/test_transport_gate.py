@@ -9,11 +9,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from bittensor import http_auth
-from transport_servers import MIN_STAKE, Calls, Keys, ThreadServer, gated_app
+from transport_servers import MIN_STAKE, Calls, Keys, gated_app, serve
 
 from dojo.chain.base import Metagraph
 from dojo.transport.server import ValidatorGate
-from support import free_port
 
 MAX_BODY = 4096
 PATH = "/v1/echo"
@@ -43,7 +42,7 @@ def served(keys: Keys) -> Iterator[tuple[str, Calls, Source, ValidatorGate]]:
     source = Source(keys.metagraph())
     gate = ValidatorGate(keys.miner.ss58_address, source, MIN_STAKE, max_body_bytes=MAX_BODY, miss_refresh_s=60.0)
     calls = Calls()
-    with ThreadServer(gated_app(gate, calls), free_port()) as srv:
+    with serve(gated_app(gate, calls)) as srv:
         yield srv.url, calls, source, gate
 
 
@@ -228,7 +227,7 @@ def test_new_validator_is_admitted_after_a_miss_refresh(keys: Keys, http: httpx.
     source = Source(before_registration)
     gate = ValidatorGate(keys.miner.ss58_address, source, MIN_STAKE, cache_ttl_s=3600, miss_refresh_s=0.0)
     calls = Calls()
-    with ThreadServer(gated_app(gate, calls), free_port()) as srv:
+    with serve(gated_app(gate, calls)) as srv:
         resp = send(http, srv.url, b"{}", signed(newcomer, b"{}", keys.miner.ss58_address))
         assert resp.status_code == 403 and "not registered" in resp.json()["detail"]
         source.metagraph = after  # the chain now shows the registration
@@ -241,7 +240,7 @@ def test_unreadable_metagraph_fails_closed_with_503(keys: Keys, http: httpx.Clie
     source = Source(None)
     gate = ValidatorGate(keys.miner.ss58_address, source, MIN_STAKE, miss_refresh_s=0.0)
     calls = Calls()
-    with ThreadServer(gated_app(gate, calls), free_port()) as srv:
+    with serve(gated_app(gate, calls)) as srv:
         resp = send(http, srv.url, b"{}", signed(keys.validator, b"{}", keys.miner.ss58_address))
         assert resp.status_code == 503
         assert resp.headers["retry-after"] == "5"

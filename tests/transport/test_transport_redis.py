@@ -15,7 +15,7 @@ import httpx
 import pytest
 import redis
 from bittensor import http_auth
-from transport_servers import MIN_STAKE, Calls, EchoOut, Keys, ThreadServer, gated_app
+from transport_servers import MIN_STAKE, Calls, EchoOut, Keys, gated_app, serve
 
 from dojo.transport.client import SignedClient
 from dojo.transport.nonces import InMemoryNonceStore, RedisNonceStore, make_nonce_store
@@ -111,7 +111,7 @@ def test_unreachable_redis_fails_closed_with_503() -> None:
     dead_redis = f"redis://127.0.0.1:{free_port()}/0"
     gate = ValidatorGate(keys.miner.ss58_address, keys.metagraph, MIN_STAKE, make_nonce_store(dead_redis))
     calls = Calls()
-    with ThreadServer(gated_app(gate, calls), free_port()) as srv, httpx.Client(timeout=10) as http:
+    with serve(gated_app(gate, calls)) as srv, httpx.Client(timeout=10) as http:
         body = b"{}"
         headers = http_auth.sign(
             keys.validator, method="POST", path="/v1/echo", body=body, receiver_ss58=keys.miner.ss58_address
@@ -127,7 +127,7 @@ async def test_a_burst_of_signed_calls_queues_for_redis_instead_of_failing(redis
     keys = Keys()
     gate = ValidatorGate(keys.miner.ss58_address, keys.metagraph, MIN_STAKE, make_nonce_store(REDIS_URL, redis_prefix))
     calls = Calls()
-    with ThreadServer(gated_app(gate, calls), free_port()) as srv:
+    with serve(gated_app(gate, calls)) as srv:
         async with SignedClient(keys.validator, timeout=20.0) as client:
             replies = await asyncio.gather(
                 *(

@@ -1,18 +1,17 @@
-"""Real loopback servers for the transport tests: a gated echo app, uvicorn in a thread, key sets."""
+"""Real loopback servers for the transport tests: a gated echo app, served in a thread, key sets."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import uvicorn
 from bittensor.sp_core import Keypair
 from fastapi import Depends, FastAPI, Request
 from pydantic import BaseModel
 
 from dojo.chain.base import Metagraph, Neuron
+from dojo.serving import ServerThread, start_thread
 from dojo.transport.server import ValidatorGate
 
 MIN_STAKE = 1000.0
@@ -85,38 +84,13 @@ def gated_app(gate: ValidatorGate, calls: Calls) -> FastAPI:
     return app
 
 
-class ThreadServer:
-    """uvicorn serving ``app`` on 127.0.0.1 in a background thread; a context manager."""
+def serve(app: Callable) -> ServerThread:
+    """``app`` served on a free 127.0.0.1 port from a background thread (``with serve(app) as srv: srv.url``).
 
-    def __init__(self, app: Callable, port: int) -> None:
-        self.port = port
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="off",
-            timeout_graceful_shutdown=1,
-            loop="asyncio",
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> ThreadServer:
-        from support import wait_until
-
-        self.thread.start()
-        wait_until(lambda: self.server.started or not self.thread.is_alive(), timeout=20, what="uvicorn start")
-        assert self.server.started, f"uvicorn did not start on port {self.port}"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+    No lifespan, and one second for in-flight requests on a stop (the slow handlers of the tests
+    would otherwise hold it for the default ten).
+    """
+    return start_thread(app, lifespan="off", timeout_graceful_shutdown=1, loop="asyncio")
 
 
 async def raw_tcp_server(reply: bytes | None) -> tuple[asyncio.Server, int]:

@@ -12,18 +12,16 @@ import asyncio
 import hashlib
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import uvicorn
 from bittensor import http_auth
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from vfakes import RANK
 
-from dojo import protocol
+from dojo import protocol, serving
 from support import free_port
 
 
@@ -123,37 +121,25 @@ def create_app(state: MinerState) -> FastAPI:
 
 
 class MinerFleet:
-    """Several fake miners, each its own uvicorn server on a free port, in background threads."""
+    """Several fake miners, each its own server on a free port (:func:`dojo.serving.start_thread`)."""
 
     def __init__(self, miners: list[tuple[str, str]]) -> None:
         self.states = [MinerState(hotkey, behaviour) for hotkey, behaviour in miners]
         self.ports = [free_port() for _ in miners]
-        self.servers: list[uvicorn.Server] = []
-        self.threads: list[threading.Thread] = []
+        self.servers: list[serving.ServerThread] = []
 
     def __enter__(self) -> MinerFleet:
         for state, port in zip(self.states, self.ports, strict=True):
             if state.behaviour == "down":
                 continue  # nothing listens on its port
-            server = uvicorn.Server(
-                uvicorn.Config(create_app(state), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-            )
-            thread = threading.Thread(target=server.run, daemon=True)
-            thread.start()
-            self.servers.append(server)
-            self.threads.append(thread)
-        deadline = time.monotonic() + 20
-        while not all(s.started for s in self.servers):
-            if time.monotonic() > deadline:
-                raise AssertionError("fake miners did not start")
-            time.sleep(0.02)
+            self.servers.append(serving.start_thread(create_app(state), port=port, lifespan="off"))
         return self
 
     def __exit__(self, *exc: object) -> None:
         for s in self.servers:
-            s.should_exit = True
-        for t in self.threads:
-            t.join(10)
+            s.server.should_exit = True  # all at once, then each joined
+        for s in self.servers:
+            s.stop()
 
     def address(self, i: int) -> str:
         return f"http://127.0.0.1:{self.ports[i]}"

@@ -6,16 +6,15 @@ for it."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from datetime import timedelta
 
 import sqlalchemy as sa
-import uvicorn
 from bittensor.keyfiles import Keypair
 from http_miners import MinerFleet, create_app
 from vfakes import Clock, FakeChain, FakeGateway, FakeMiner, ListSource, tag_obfuscate, targets
 
+from dojo import serving
 from dojo.chain.wallets import create_wallet
 from dojo.transport.client import SignedClient
 from dojo.validator.engine import Engine, EngineConfig
@@ -186,27 +185,15 @@ class Restartable:
     def __init__(self, fleet: MinerFleet, i: int) -> None:
         self.state = fleet.states[i]
         self.port = fleet.ports[i]
-        self.server: uvicorn.Server | None = None
-        self.thread: threading.Thread | None = None
+        self.server: serving.ServerThread | None = None
 
     def start(self) -> None:
-        self.server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(self.state), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
-            )
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        bound = time.monotonic() + 20
-        while not self.server.started:
-            assert time.monotonic() < bound, "miner did not start"
-            time.sleep(0.02)
+        self.server = serving.start_thread(create_app(self.state), port=self.port, lifespan="off")
 
     def stop(self) -> None:
-        assert self.server is not None and self.thread is not None
-        self.server.should_exit = True
-        self.thread.join(10)
-        assert not self.thread.is_alive()
+        assert self.server is not None
+        self.server.stop()
+        assert not self.server.thread.is_alive()
 
 
 async def test_miner_restarted_over_http_within_grace_is_scored(store, tmp_home) -> None:

@@ -8,8 +8,6 @@ dataset with aggregate scores, agreement, per-labeller values and pairs, loadabl
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,13 +17,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from sqlalchemy.exc import IntegrityError
 from vfakes import Clock, FakeChain, FakeGateway, FakeMiner, ListSource, tag_obfuscate, targets
 
+from dojo import serving
 from dojo.client import AsyncDojoClient, DojoClient, read_rows
 from dojo.config import load_settings
-from dojo.localnet.processes import free_port
 from dojo.validator.engine import Engine, EngineConfig
 from dojo.validator.external import ExternalQueue, create_external_app
 from dojo.validator.store.models import ExternalRequest, utcnow
@@ -37,19 +34,8 @@ TOKEN = "bulk-token"
 def serve(store: ValidatorStore) -> Iterator[str]:
     """The external-task API on a free loopback port in a thread; yields its URL."""
     app = create_external_app(load_settings(validator__external_api_token=TOKEN), store)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the external API did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
+    with serving.start_thread(app, lifespan="off") as server:
+        yield server.url
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from tests.worker_api.server import ServerThread
+from tests.worker_api.server import serve
 
 from dojo.config import load_settings
 from dojo.validator.external import create_external_app
@@ -55,7 +55,7 @@ def _fuzz(op: Any, base: str, mode: GenerationMode, headers: dict[str, str] | No
 @pytest.mark.timeout(180)
 def test_external_api_replies_are_the_documented_ones(store: ValidatorStore, tmp_home: Any) -> None:
     app = create_external_app(load_settings(validator__external_api_token=TOKEN), store)
-    with ServerThread(app) as base:
+    with serve(app) as base:
         auth = {"Authorization": f"Bearer {TOKEN}"}
         made = httpx.post(
             base + "/api/v1/external-tasks",

@@ -143,7 +143,7 @@ async def test_a_refused_instance_scores_zero_unless_nobody_could_be_reached(sto
     gw.miners[miners[0].hotkey].behaviour = "down"
     await eng.start_round()
     await eng.dispatch()
-    assert store.task_counts() == {"fed_back": 2, "expired": 2}
+    assert store.task_counts() == {"fed_back": 2, "undelivered": 2}
 
 
 class _Counting(HttpSource):

@@ -11,7 +11,6 @@ import json
 import re
 import shutil
 import subprocess
-import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,13 +18,12 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-import uvicorn
 from bittensor.sp_core import Keypair
 from prometheus_client.parser import text_string_to_metric_families
 
 from dojo.config import load_settings
 from dojo.metrics_http import serve_metrics
-from support import free_port, wait_until
+from support import free_port, serving_at
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "dojo-subnet.json"
@@ -71,27 +69,6 @@ def promtool_check(service: str, text: str) -> None:
         return
     done = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, f"promtool check metrics failed on the {service} metrics:\n{done.stdout}{done.stderr}"
-
-
-class Uvicorn:
-    """An ASGI app on a free loopback port in a thread."""
-
-    def __init__(self, app: object) -> None:
-        self.port = free_port()
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on", access_log=False)
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        wait_until(lambda: self.server.started or not self.thread.is_alive(), timeout=30, what="uvicorn start")
-        assert self.server.started, "the app did not start"
-        return f"http://127.0.0.1:{self.port}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(15)
 
 
 def scrape(url: str) -> str:
@@ -154,7 +131,7 @@ def test_every_dashboard_metric_exists_on_a_running_service(validator_metrics, m
 
     settings = load_settings(profile="fast", synthetic__generator="procedural")
     texts = {"validator": validator_metrics, "miner": miner_metrics}
-    with Uvicorn(worker_app(settings)) as url:
+    with serving_at(worker_app(settings)) as url:
         httpx.get(f"{url}/health", timeout=10)  # at least one request, so request series exist
         texts["worker API"] = scrape(f"{url}/metrics")
     from starlette.testclient import TestClient  # the synthetic API without its filler: nothing to generate here

@@ -35,7 +35,7 @@ def test_migration_from_the_old_ema_starts_every_miner_from_zero(tmp_path) -> No
 def test_record_scores_writes_the_state_and_the_mean(store) -> None:
     store.create_round(1, [NewTask("t1", "p", {"type": "score"}, [], None)], [])
     with store.transaction() as s:  # the round's only task was never sent: nothing left to collect
-        s.execute(sa.text("UPDATE tasks SET state = 'expired'"))
+        s.execute(sa.text("UPDATE tasks SET state = 'undelivered'"))
     scores = RoundScores(
         round_id=1,
         task_scores=[],

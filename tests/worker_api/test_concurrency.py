@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from tests.worker_api.conftest import make_settings
 from tests.worker_api.helpers import metagraph_of, new_account, task_json
-from tests.worker_api.server import ServerThread
+from tests.worker_api.server import serve
 
 from dojo.worker_api.app import create_app
 from dojo.worker_api.auth.tokens import LABELLER, TokenService
@@ -57,7 +57,7 @@ async def _race(tmp_home: Path, db_url: str | None) -> None:
     url = settings.worker_db_url()
     api_key, tokens = await _setup(url, settings.worker.jwt_secret or "")
     app = create_app(settings, metagraph=lambda: metagraph_of())
-    with ServerThread(app) as base:
+    with serve(app) as base:
         limits = httpx.Limits(max_connections=N_LABELLERS, max_keepalive_connections=N_LABELLERS)
         async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as c:
             task = task_json(max_results=MAX_RESULTS)

@@ -21,7 +21,7 @@ from schemathesis.checks import (
 )
 from tests.worker_api.conftest import ALICE, make_settings
 from tests.worker_api.helpers import create_task, keypair, labeller_login, link, metagraph_of, miner_login, new_key
-from tests.worker_api.server import ServerThread
+from tests.worker_api.server import serve
 
 from dojo.worker_api.app import create_app
 
@@ -79,7 +79,7 @@ def _fuzz(
 def test_openapi_fuzzing_finds_no_5xx(tmp_home: Path) -> None:
     graph = metagraph_of(keypair(ALICE).ss58_address)
     app = create_app(make_settings(tmp_home / ".dojo"), metagraph=lambda: graph)
-    with ServerThread(app) as base:
+    with serve(app) as base:
         world = asyncio.run(_world(base))
         schema = schemathesis.openapi.from_url(base + "/openapi.json")
         seen: list[str] = []

@@ -62,7 +62,7 @@ def test_sql_and_python_agree_on_every_row(tmp_path: Path) -> None:
                     dict(
                         id=str(uuid.uuid4()),
                         miner_id=1,
-                        source_task_id=str(uuid.uuid4()),
+                        miner_task_id=str(uuid.uuid4()),
                         prompt="p",
                         responses=[],
                         criteria={"type": "score"},

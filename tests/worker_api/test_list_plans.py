@@ -47,7 +47,7 @@ def _seed(url: str) -> tuple[Engine, list[dict[str, Any]], set[str], Any]:
             dict(
                 id=str(uuid.UUID(int=rnd.getrandbits(128))),
                 miner_id=rnd.randint(1, 3),
-                source_task_id=str(uuid.uuid4()),
+                miner_task_id=str(uuid.uuid4()),
                 prompt="p" * 300,
                 responses=[],
                 criteria={"type": kind},

@@ -39,7 +39,7 @@ async def _seed(engine: Any) -> list[str]:
                 insert(Task).values(
                     id=tid,
                     miner_id=1,
-                    source_task_id=tid,
+                    miner_task_id=tid,
                     prompt="p" * 400,
                     responses=[{"completion_id": "a", "content": "<p>"}, {"completion_id": "b", "content": "<q>"}],
                     criteria={"type": "score", "min": 1, "max": 10},

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from tests.worker_api.helpers import metagraph_of
-from tests.worker_api.server import ServerThread
+from tests.worker_api.server import serve
 
 from dojo.config import load_settings
 from dojo.worker_api.app import create_app
@@ -63,7 +63,7 @@ def test_no_domain_is_the_default() -> None:
 
 @pytest.mark.parametrize("name", ["127.0.0.1", "localhost"])
 def test_the_npm_client_signs_in_with_defaults_on_loopback(tmp_home: Path, name: str) -> None:
-    with ServerThread(worker_api(tmp_home)) as url:
+    with serve(worker_api(tmp_home)) as url:
         origin = url.replace("127.0.0.1", name)
         got = node("login", origin)
         assert got["status"] == 200 and got["reply"]["success"], got
@@ -74,7 +74,7 @@ def test_the_npm_client_signs_in_with_defaults_on_loopback(tmp_home: Path, name:
 
 
 def test_ipv6_loopback_is_accepted_too(tmp_home: Path) -> None:
-    with ServerThread(worker_api(tmp_home)) as url:
+    with serve(worker_api(tmp_home)) as url:
         host = f"[::1]:{url.rsplit(':', 1)[1]}"
         address = node("sign", f"http://{host}", "0" * 17)["address"]
         nonce = nonce_at(url, host, address).json()["body"]
@@ -84,7 +84,7 @@ def test_ipv6_loopback_is_accepted_too(tmp_home: Path) -> None:
 
 
 def test_a_non_loopback_host_is_refused_without_a_domain(tmp_home: Path) -> None:
-    with ServerThread(worker_api(tmp_home)) as url:
+    with serve(worker_api(tmp_home)) as url:
         port = url.rsplit(":", 1)[1]
         loopback = f"127.0.0.1:{port}"
         address = node("sign", url, "0" * 17)["address"]
@@ -101,7 +101,7 @@ def test_a_non_loopback_host_is_refused_without_a_domain(tmp_home: Path) -> None
 
 
 def test_a_configured_domain_is_the_only_one(tmp_home: Path) -> None:
-    with ServerThread(worker_api(tmp_home, worker__siwe_domain="dojo.example.org")) as url:
+    with serve(worker_api(tmp_home, worker__siwe_domain="dojo.example.org")) as url:
         got = node("login", url)  # the npm client on loopback names 127.0.0.1:PORT
         assert got["status"] == 401 and "wrong domain" in got["reply"]["error"], got
         address = node("sign", url, "0" * 17)["address"]
@@ -115,8 +115,7 @@ def test_the_local_networks_labellers_still_sign_in(tmp_home: Path) -> None:
     """dojo localnet sets DOJO_WORKER_SIWE_DOMAIN=127.0.0.1:PORT; its labellers write that domain."""
     import asyncio
 
-    from tests.support import free_port
-
+    from dojo import serving
     from dojo.localnet.labellers import SimulatedLabeller
 
     async def login(url: str, domain: str) -> None:
@@ -125,11 +124,10 @@ def test_the_local_networks_labellers_still_sign_in(tmp_home: Path) -> None:
             await who.login(c)
             await who._call(c, "GET", "/api/v1/worker/partners")  # a working session
 
-    port = free_port()
-    server = ServerThread(worker_api(tmp_home / "set", worker__siwe_domain=f"127.0.0.1:{port}"))
-    server.port = server.server.config.port = port
-    with server as url:
+    sock = serving.listen("127.0.0.1", 0)  # the port is known before the app that names it is built
+    port = sock.getsockname()[1]
+    with serve(worker_api(tmp_home / "set", worker__siwe_domain=f"127.0.0.1:{port}"), sock=sock) as url:
         asyncio.run(login(url, f"127.0.0.1:{port}"))
-    with ServerThread(worker_api(tmp_home / "unset")) as url:  # and with the default, on either loopback name
+    with serve(worker_api(tmp_home / "unset")) as url:  # and with the default, on either loopback name
         asyncio.run(login(url, url.removeprefix("http://")))
         asyncio.run(login(url.replace("127.0.0.1", "localhost"), url.replace("http://127.0.0.1", "localhost")))

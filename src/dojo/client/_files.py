@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dojo.errors import DojoError
+from dojo.protocol import AnyCriterion, RankingCriterion, as_criterion
 
 INPUT_KINDS = ("jsonl", "parquet", "hf")
 FORMATS = ("jsonl", "parquet", "hf")
@@ -99,7 +100,7 @@ def task_rows(item: dict[str, Any]) -> dict[str, Any]:
     """One fetched request as a ``tasks`` row."""
     result = item.get("result") or {}
     scores = result.get("scores") or {}
-    crit = item["criteria"]
+    crit = as_criterion(item["criteria"])
     per: list[dict[str, Any]] = [
         {
             "labeller": lab["labeller"],
@@ -112,7 +113,7 @@ def task_rows(item: dict[str, Any]) -> dict[str, Any]:
         "client_id": item.get("client_id"),
         "state": item["state"],
         "prompt": item["prompt"],
-        "criteria": {"type": crit.get("type", "score"), "min": crit.get("min"), "max": crit.get("max")},
+        "criteria": _criteria_row(crit),
         "responses": [{"completion_id": r["completion_id"], "content": r["content"]} for r in item["responses"]],
         "scores": [{"completion_id": c, "value": float(v)} for c, v in scores.items()],
         "agreement": result.get("agreement"),
@@ -123,13 +124,20 @@ def task_rows(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _criteria_row(crit: AnyCriterion) -> dict[str, Any]:
+    """The criterion as the ``tasks`` table's struct (a ranking has no min or max)."""
+    if isinstance(crit, RankingCriterion):
+        return {"type": crit.type, "min": None, "max": None}
+    return {"type": crit.type, "min": crit.min, "max": crit.max}
+
+
 def pair_rows(item: dict[str, Any], min_margin: float | None = None) -> list[dict[str, Any]]:
     """Preference pairs of one finished request; ``min_margin`` None = one point of its scale (see the export)."""
     scores = (item.get("result") or {}).get("scores") or {}
-    crit = item["criteria"]
+    crit = as_criterion(item["criteria"])
     n = len(item["responses"])
-    span = float(crit["max"] - crit["min"]) if crit.get("type", "score") == "score" else float(max(n - 1, 1))
-    threshold = 1.0 / span if min_margin is None else min_margin
+    span = float(max(n - 1, 1)) if isinstance(crit, RankingCriterion) else float(crit.max - crit.min)
+    threshold = crit.step(n) if min_margin is None else min_margin  # one point of the scale, or one rank
     content = {r["completion_id"]: r["content"] for r in item["responses"]}
     out = []
     for a, b in combinations([c for c in content if c in scores], 2):

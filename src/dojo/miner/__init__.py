@@ -8,7 +8,7 @@ Public surface (imported lazily, so ``import dojo.miner.store`` stays light)::
     serve_miner(settings, chain=, wallet=, stop=)       run it: listen, publish the address, serve
     run_miner(settings)                                 the blocking entry point of ``dojo miner``
     WorkerApiClient(base_url, api_key)                   its client of the worker API
-    TaskMap(path)                                       validator task id → worker task id
+    TaskMap(path)                                       (validator, miner_task_id) → worker_task_id
 """
 
 from __future__ import annotations

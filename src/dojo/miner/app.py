@@ -23,9 +23,9 @@ from dojo.chain.base import Chain
 from dojo.config import Settings
 from dojo.errors import WorkerApiBadReply, WorkerApiError, WorkerApiRejected, WorkerApiUnavailable
 from dojo.http_errors import DETAIL, install_error_handlers
+from dojo.http_limits import BodyLimit
 from dojo.logs import log
 from dojo.miner import routes
-from dojo.miner.body_limit import BodyLimit
 from dojo.miner.deps import Miner
 from dojo.miner.metrics import check_chain_version
 from dojo.miner.store import TaskMap

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, TypeVar
 from uuid import UUID
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from pydantic import BaseModel, ValidationError
 
 from dojo.chain.base import Chain
@@ -104,8 +104,9 @@ def body(model: type[M]) -> Callable[[Request, str], Awaitable[M]]:
     return parsed
 
 
-def task_id(task_id: str) -> str:
-    """The path's task id in canonical form; a 422 when it is not a UUID."""
+def miner_task_id(task_id: Annotated[str, Path(description="The copy's id (``miner_task_id``)")]) -> str:
+    """The path's ``{task_id}`` (the wire name of the ``miner_task_id``) in canonical form; a 422 when it is
+    not a UUID."""
     try:
         return str(UUID(task_id))
     except ValueError:
@@ -115,4 +116,4 @@ def task_id(task_id: str) -> str:
 NoBody = Annotated[Empty, Depends(body(Empty))]
 TaskBody = Annotated[Task, Depends(body(Task))]
 FeedbackBody = Annotated[Feedback, Depends(body(Feedback))]
-TaskId = Annotated[str, Depends(task_id)]
+MinerTaskId = Annotated[str, Depends(miner_task_id)]

@@ -1,6 +1,6 @@
 """The miner's endpoints (DESIGN §4): heartbeat, tasks, results, feedback, and an unsigned health check.
 
-Handlers are thin: the gate, the body and the task id come in through :mod:`dojo.miner.deps`;
+Handlers are thin: the gate, the body and the copy's ``miner_task_id`` come in through :mod:`dojo.miner.deps`;
 the handler looks up or records the task link and calls the worker API.
 """
 
@@ -16,7 +16,7 @@ from dojo import __version__
 from dojo.errors import ApiError
 from dojo.http_errors import DetailReply
 from dojo.logs import log
-from dojo.miner.deps import Caller, FeedbackBody, Miner, MinerDep, NoBody, TaskBody, TaskId
+from dojo.miner.deps import Caller, FeedbackBody, Miner, MinerDep, MinerTaskId, NoBody, TaskBody
 from dojo.protocol import MAX_LABELLERS_PER_TASK, Empty, HeartbeatReply, ResultsReply, TaskAccepted
 
 logger = logging.getLogger("dojo.miner.app")
@@ -43,10 +43,10 @@ def _aware(ts: datetime) -> datetime:
     return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
 
 
-async def _worker_task_id(m: Miner, caller: str, task_id: str) -> str:
-    link = await m.store.get(caller, task_id)
+async def _worker_task_id(m: Miner, caller: str, miner_task_id: str) -> str:
+    link = await m.store.get(caller, miner_task_id)
     if link is None:
-        raise ApiError(404, f"unknown task_id {task_id}: this validator sent no such task")
+        raise ApiError(404, f"unknown task_id {miner_task_id}: this validator sent no such task")
     return link.worker_task_id
 
 
@@ -69,47 +69,53 @@ async def heartbeat(m: MinerDep, caller: Caller, _body: NoBody) -> HeartbeatRepl
 @router.post("/tasks", response_model=TaskAccepted)
 async def create_task(m: MinerDep, caller: Caller, task: TaskBody) -> TaskAccepted:
     """Create the task in the worker API at once; a repeated task_id returns the first worker task."""
-    task_id = str(task.task_id)
+    miner_task_id = str(task.task_id)  # the wire's task_id
     if _aware(task.expire_at) <= datetime.now(timezone.utc):
-        raise ApiError(422, f"task {task_id} has already expired (expire_at={task.expire_at})")
-    async with m.locks.get((caller, task_id)):
-        link = await m.store.get(caller, task_id)
+        raise ApiError(422, f"task {miner_task_id} has already expired (expire_at={task.expire_at})")
+    async with m.locks.get((caller, miner_task_id)):
+        link = await m.store.get(caller, miner_task_id)
         if link is None:
             worker_task_id = await m.worker.create_task(task)
             expire_at = _aware(task.expire_at).astimezone(timezone.utc).isoformat()
-            link = await m.store.put(caller, task_id, worker_task_id, expire_at)
+            link = await m.store.put(caller, miner_task_id, worker_task_id, expire_at)
             m.metrics.tasks_received.labels("new").inc()
             log(
                 logger,
                 "task.accepted",
-                task_id=task_id,
+                miner_task_id=miner_task_id,
                 validator=caller,
                 worker_task_id=worker_task_id,
                 responses=len(task.responses),
             )
         else:
             m.metrics.tasks_received.labels("repeated").inc()
-            log(logger, "task.repeated", task_id=task_id, validator=caller, worker_task_id=link.worker_task_id)
+            log(
+                logger,
+                "task.repeated",
+                miner_task_id=miner_task_id,
+                validator=caller,
+                worker_task_id=link.worker_task_id,
+            )
     return TaskAccepted(worker_task_id=link.worker_task_id)
 
 
 @router.post("/tasks/{task_id}/results", response_model=ResultsReply)
-async def results(m: MinerDep, caller: Caller, _body: NoBody, task_id: TaskId) -> ResultsReply:
+async def results(m: MinerDep, caller: Caller, _body: NoBody, miner_task_id: MinerTaskId) -> ResultsReply:
     """The labellers' results for one of the caller's tasks, read from the worker API."""
-    found = await m.worker.results(await _worker_task_id(m, caller, task_id))
-    await m.store.mark_results(caller, task_id, len(found))
+    found = await m.worker.results(await _worker_task_id(m, caller, miner_task_id))
+    await m.store.mark_results(caller, miner_task_id, len(found))
     m.metrics.results_served.inc()
     m.metrics.labels_served.inc(min(len(found), MAX_LABELLERS_PER_TASK))
-    log(logger, "task.results", task_id=task_id, validator=caller, results=len(found))
+    log(logger, "task.results", miner_task_id=miner_task_id, validator=caller, results=len(found))
     return ResultsReply(results=found[:MAX_LABELLERS_PER_TASK])
 
 
 @router.post("/tasks/{task_id}/feedback", response_model=Empty)
-async def feedback(m: MinerDep, caller: Caller, body: FeedbackBody, task_id: TaskId) -> Empty:
+async def feedback(m: MinerDep, caller: Caller, body: FeedbackBody, miner_task_id: MinerTaskId) -> Empty:
     """Forward the validator's score, ground truth and grades so the worker API grades the labellers."""
-    await m.worker.send_feedback(await _worker_task_id(m, caller, task_id), body)
-    await m.store.mark_feedback(caller, task_id, body.score)
+    await m.worker.send_feedback(await _worker_task_id(m, caller, miner_task_id), body)
+    await m.store.mark_feedback(caller, miner_task_id, body.score)
     m.metrics.feedback.inc()
     m.metrics.last_score.set(body.score)
-    log(logger, "task.feedback", task_id=task_id, validator=caller, score=body.score)
+    log(logger, "task.feedback", miner_task_id=miner_task_id, validator=caller, score=body.score)
     return Empty()

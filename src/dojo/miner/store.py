@@ -1,8 +1,9 @@
-"""The miner's only state: which worker task holds each validator's task (SQLite, ``<home>/miner.db``).
+"""The miner's only state: which worker task holds each validator's copy (SQLite, ``<home>/miner.db``).
 
-Keyed by (validator hotkey, task id): a validator can read results and send feedback only for
-tasks it created itself, and one validator can't hijack another's task id. Every write is
-committed before the reply leaves, so a restart loses nothing.
+Keyed by (validator hotkey, ``miner_task_id``): a validator can read results and send feedback only
+for tasks it created itself, and one validator can't hijack another's task id. Every write is
+committed before the reply leaves, so a restart loses nothing. (The ids are named in
+:mod:`dojo.protocol`'s docstring.)
 """
 
 from __future__ import annotations
@@ -18,16 +19,19 @@ from pathlib import Path
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS task_map (
     validator_hotkey TEXT NOT NULL,
-    task_id          TEXT NOT NULL,
+    miner_task_id    TEXT NOT NULL,
     worker_task_id   TEXT NOT NULL,
     expire_at        TEXT NOT NULL,
     created_at       TEXT NOT NULL,
     feedback_at      TEXT,
-    PRIMARY KEY (validator_hotkey, task_id)
+    PRIMARY KEY (validator_hotkey, miner_task_id)
 )
 """
 # columns added after the first release: (name, SQL type); added in place to an older file
 _ADDED_COLUMNS = (("results", "INTEGER"), ("score", "REAL"))
+# columns renamed after the first release: (old name, new name); renamed in place in an older file, one way
+# (a miner of an older release can no longer read the file: upgrade every miner that shares it together)
+_RENAMED_COLUMNS = (("task_id", "miner_task_id"),)
 #: How long opening the store may wait for other processes opening it at the same moment.
 OPEN_TIMEOUT_S = 30.0
 
@@ -48,10 +52,10 @@ class TaskSummary:
 
 @dataclass(frozen=True)
 class TaskLink:
-    """One validator task and the worker task that holds it."""
+    """One validator's copy of a task (``miner_task_id``) and the worker task that holds it."""
 
     validator_hotkey: str
-    task_id: str
+    miner_task_id: str
     worker_task_id: str
     expire_at: str
     created_at: str
@@ -84,11 +88,14 @@ class TaskMap:
                 time.sleep(0.05)
         self._db.execute("PRAGMA synchronous=NORMAL")
         # The schema check and its upgrade run under SQLite's write lock (a busy wait), so only one
-        # of the miners adds a missing column.
+        # of the miners renames an old column or adds a missing one.
         self._db.execute("BEGIN IMMEDIATE")
         try:
             self._db.execute(_SCHEMA)
             have = {row[1] for row in self._db.execute("PRAGMA table_info(task_map)")}
+            for old, new in _RENAMED_COLUMNS:
+                if old in have and new not in have:
+                    self._db.execute(f"ALTER TABLE task_map RENAME COLUMN {old} TO {new}")
             for name, kind in _ADDED_COLUMNS:
                 if name not in have:
                     self._db.execute(f"ALTER TABLE task_map ADD COLUMN {name} {kind}")
@@ -103,40 +110,40 @@ class TaskMap:
             self._db.close()
 
     # -- synchronous core (run in a thread by the async wrappers) --------------------------------
-    def get_sync(self, validator_hotkey: str, task_id: str) -> TaskLink | None:
+    def get_sync(self, validator_hotkey: str, miner_task_id: str) -> TaskLink | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT validator_hotkey, task_id, worker_task_id, expire_at, created_at, feedback_at "
-                "FROM task_map WHERE validator_hotkey = ? AND task_id = ?",
-                (validator_hotkey, task_id),
+                "SELECT validator_hotkey, miner_task_id, worker_task_id, expire_at, created_at, feedback_at "
+                "FROM task_map WHERE validator_hotkey = ? AND miner_task_id = ?",
+                (validator_hotkey, miner_task_id),
             ).fetchone()
         return TaskLink(*row) if row else None
 
-    def put_sync(self, validator_hotkey: str, task_id: str, worker_task_id: str, expire_at: str) -> TaskLink:
+    def put_sync(self, validator_hotkey: str, miner_task_id: str, worker_task_id: str, expire_at: str) -> TaskLink:
         """Insert the link; if one already exists (a retried request) keep and return the first."""
         with self._lock:
             self._db.execute(
-                "INSERT OR IGNORE INTO task_map (validator_hotkey, task_id, worker_task_id, expire_at, created_at) "
+                "INSERT OR IGNORE INTO task_map (validator_hotkey, miner_task_id, worker_task_id, expire_at, created_at) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (validator_hotkey, task_id, worker_task_id, expire_at, _now()),
+                (validator_hotkey, miner_task_id, worker_task_id, expire_at, _now()),
             )
-        link = self.get_sync(validator_hotkey, task_id)
+        link = self.get_sync(validator_hotkey, miner_task_id)
         assert link is not None
         return link
 
-    def mark_feedback_sync(self, validator_hotkey: str, task_id: str, score: float | None = None) -> None:
+    def mark_feedback_sync(self, validator_hotkey: str, miner_task_id: str, score: float | None = None) -> None:
         with self._lock:
             self._db.execute(
-                "UPDATE task_map SET feedback_at = ?, score = ? WHERE validator_hotkey = ? AND task_id = ?",
-                (_now(), score, validator_hotkey, task_id),
+                "UPDATE task_map SET feedback_at = ?, score = ? WHERE validator_hotkey = ? AND miner_task_id = ?",
+                (_now(), score, validator_hotkey, miner_task_id),
             )
 
-    def mark_results_sync(self, validator_hotkey: str, task_id: str, results: int) -> None:
+    def mark_results_sync(self, validator_hotkey: str, miner_task_id: str, results: int) -> None:
         """Note how many labellers' results were last served for the task."""
         with self._lock:
             self._db.execute(
-                "UPDATE task_map SET results = ? WHERE validator_hotkey = ? AND task_id = ?",
-                (results, validator_hotkey, task_id),
+                "UPDATE task_map SET results = ? WHERE validator_hotkey = ? AND miner_task_id = ?",
+                (results, validator_hotkey, miner_task_id),
             )
 
     def summary_sync(self, now: datetime | None = None) -> TaskSummary:
@@ -175,18 +182,18 @@ class TaskMap:
             return int(self._db.execute("SELECT COUNT(*) FROM task_map").fetchone()[0])
 
     # -- async wrappers ---------------------------------------------------------------------------
-    async def get(self, validator_hotkey: str, task_id: str) -> TaskLink | None:
+    async def get(self, validator_hotkey: str, miner_task_id: str) -> TaskLink | None:
         """The link for a validator's task, or None."""
-        return await asyncio.to_thread(self.get_sync, validator_hotkey, task_id)
+        return await asyncio.to_thread(self.get_sync, validator_hotkey, miner_task_id)
 
-    async def put(self, validator_hotkey: str, task_id: str, worker_task_id: str, expire_at: str) -> TaskLink:
+    async def put(self, validator_hotkey: str, miner_task_id: str, worker_task_id: str, expire_at: str) -> TaskLink:
         """Record a link (first writer wins)."""
-        return await asyncio.to_thread(self.put_sync, validator_hotkey, task_id, worker_task_id, expire_at)
+        return await asyncio.to_thread(self.put_sync, validator_hotkey, miner_task_id, worker_task_id, expire_at)
 
-    async def mark_feedback(self, validator_hotkey: str, task_id: str, score: float | None = None) -> None:
+    async def mark_feedback(self, validator_hotkey: str, miner_task_id: str, score: float | None = None) -> None:
         """Note that feedback for the task (the validator's ``score``) reached the worker API."""
-        await asyncio.to_thread(self.mark_feedback_sync, validator_hotkey, task_id, score)
+        await asyncio.to_thread(self.mark_feedback_sync, validator_hotkey, miner_task_id, score)
 
-    async def mark_results(self, validator_hotkey: str, task_id: str, results: int) -> None:
+    async def mark_results(self, validator_hotkey: str, miner_task_id: str, results: int) -> None:
         """Note how many labellers' results were served for the task."""
-        await asyncio.to_thread(self.mark_results_sync, validator_hotkey, task_id, results)
+        await asyncio.to_thread(self.mark_results_sync, validator_hotkey, miner_task_id, results)

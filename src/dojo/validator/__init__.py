@@ -15,8 +15,20 @@ Public surface (imported lazily, so ``import dojo.validator.store.models`` stays
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING
+
+from dojo._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from dojo.validator.engine import Engine, EngineConfig
+    from dojo.validator.external import ExternalQueue, create_external_app
+    from dojo.validator.gateway import MinerGateway, SignedGateway
+    from dojo.validator.planner import plan_new_round
+    from dojo.validator.service import ValidatorService, run_validator
+    from dojo.validator.sources import HttpSource, ProceduralSource, SourceTask, TaskSource
+    from dojo.validator.states import AssignmentState, TaskState
+    from dojo.validator.store.records import MinerTarget
+    from dojo.validator.store.repo import ValidatorStore
 
 _EXPORTS = {
     "ValidatorStore": "dojo.validator.store.repo",
@@ -38,10 +50,24 @@ _EXPORTS = {
     "MinerTarget": "dojo.validator.store.records",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AssignmentState",
+    "Engine",
+    "EngineConfig",
+    "ExternalQueue",
+    "HttpSource",
+    "MinerGateway",
+    "MinerTarget",
+    "ProceduralSource",
+    "SignedGateway",
+    "SourceTask",
+    "TaskSource",
+    "TaskState",
+    "ValidatorService",
+    "ValidatorStore",
+    "create_external_app",
+    "plan_new_round",
+    "run_validator",
+]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'dojo.validator' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -74,7 +74,7 @@ def build_copy(task: NewTask, hotkey: str, rng: random.Random, obfuscate: Obfusc
         # only the id and the content travel: the model name and the ladder step stay here
         responses.append({"completion_id": cid, "content": content})
     payload = {
-        "task_id": miner_task_id,
+        "task_id": miner_task_id,  # the wire's name for the copy's id (dojo.protocol's docstring)
         "prompt": task.prompt,
         "responses": responses,
         "criteria": task.criteria.model_dump(mode="json"),

@@ -27,17 +27,17 @@ class MinerGateway(Protocol):
     async def send_tasks(
         self, jobs: list[tuple[MinerTarget, protocol.Task]]
     ) -> dict[str, protocol.TaskAccepted | Exception]:
-        """Deliver copies; keyed by the copy's task id."""
+        """Deliver copies; keyed by the copy's ``miner_task_id`` (the wire's ``Task.task_id``)."""
         ...
 
     async def fetch_results(self, jobs: list[tuple[MinerTarget, str]]) -> dict[str, protocol.ResultsReply | Exception]:
-        """Read results of copies ``(miner, miner task id)``; keyed by the copy's task id."""
+        """Read results of copies ``(miner, miner_task_id)``; keyed by ``miner_task_id``."""
         ...
 
     async def send_feedback(
         self, jobs: list[tuple[MinerTarget, str, protocol.Feedback]]
     ) -> dict[str, protocol.Empty | Exception]:
-        """Deliver feedback on copies; keyed by the copy's task id."""
+        """Deliver feedback on copies ``(miner, miner_task_id, feedback)``; keyed by ``miner_task_id``."""
         ...
 
 
@@ -73,15 +73,21 @@ class SignedGateway:
     async def send_tasks(
         self, jobs: list[tuple[MinerTarget, protocol.Task]]
     ) -> dict[str, protocol.TaskAccepted | Exception]:
-        calls = [(str(t.task_id), m, "/v1/tasks", t, protocol.TaskAccepted) for m, t in jobs]
+        calls = [(str(t.task_id), m, "/v1/tasks", t, protocol.TaskAccepted) for m, t in jobs]  # wire: task_id
         return await self._each(calls)
 
     async def fetch_results(self, jobs: list[tuple[MinerTarget, str]]) -> dict[str, protocol.ResultsReply | Exception]:
-        calls = [(tid, m, f"/v1/tasks/{tid}/results", protocol.Empty(), protocol.ResultsReply) for m, tid in jobs]
+        calls = [
+            (miner_task_id, m, f"/v1/tasks/{miner_task_id}/results", protocol.Empty(), protocol.ResultsReply)
+            for m, miner_task_id in jobs
+        ]
         return await self._each(calls)
 
     async def send_feedback(
         self, jobs: list[tuple[MinerTarget, str, protocol.Feedback]]
     ) -> dict[str, protocol.Empty | Exception]:
-        calls = [(tid, m, f"/v1/tasks/{tid}/feedback", fb, protocol.Empty) for m, tid, fb in jobs]
+        calls = [
+            (miner_task_id, m, f"/v1/tasks/{miner_task_id}/feedback", fb, protocol.Empty)
+            for m, miner_task_id, fb in jobs
+        ]
         return await self._each(calls)

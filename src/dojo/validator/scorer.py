@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from dojo import scoring
+from dojo.validator.states import TaskState, external_name
 from dojo.validator.store.records import MinerState, RoundForScoring, RoundScores, TaskForScoring
 
 
@@ -46,7 +47,7 @@ class _RoundArrays:
 
 
 def _arrays(rnd: RoundForScoring) -> _RoundArrays:
-    tasks = [t for t in rnd.tasks if t.state != "expired"]
+    tasks = [t for t in rnd.tasks if t.state != TaskState.undelivered.value]
     t_index = {t.id: i for i, t in enumerate(tasks)}
     miners = sorted({(a.uid, a.hotkey) for a in rnd.assignments if a.task_id in t_index})
     m_index = {k: i for i, k in enumerate(miners)}
@@ -179,13 +180,13 @@ def score_stored_round(rnd: RoundForScoring, params: ScoringParams = ScoringPara
             counts = w > 0 if w.sum() > params.min_consensus_weight else detail.has_result[:, ti]
             rows = values[:, ti, :, :n][counts[:, None] & detail.usable[:, ti]]
             external[t.external_id] = {
-                "state": t.state,
+                "state": external_name(t.state),
                 **external_aggregate(detail.vectors[:, ti, :n], w, rows, t.completion_ids, params.min_consensus_weight),
             }
-    for t in rnd.tasks:  # external tasks nobody took (expired) still get an answer
+    for t in rnd.tasks:  # external tasks nobody took (undelivered) still get an answer
         if t.external_id is not None and t.external_id not in external:
             nothing = external_aggregate(np.zeros((0, 0)), np.zeros(0), np.zeros((0, 0)), [])
-            external[t.external_id] = {"state": t.state, **nothing}
+            external[t.external_id] = {"state": external_name(t.state), **nothing}
 
     new = scoring.update_running(prev, full, alpha=params.alpha) if keys else prev
     running = {k: MinerState(float(new.n[i]), float(new.s1[i]), float(new.s2[i])) for i, k in enumerate(keys)}

@@ -6,11 +6,15 @@ illegal move (a task scored twice, results collected before dispatch) is an erro
 that silently corrupts scores.
 
 Task:       created → dispatched → collected → scored → fed_back
-            created → expired      (no miner accepted the task)
+            created → undelivered  (no miner accepted the task)
 Assignment: planned → dispatched → collected → fed_back
             planned → dispatch_failed          (the miner refused or was unreachable)
             dispatched → collect_failed        (the miner's results could not be read)
             collected → feedback_failed        (feedback could not be delivered)
+
+"Expired" means one thing across the project: a deadline passed (a worker-API task, a miner's task
+link, a session). A task no miner accepted is ``undelivered`` (it was ``expired`` until validator
+store migration 0004); the external API's results still spell it ``expired`` (:data:`EXTERNAL_NAMES`).
 """
 
 from __future__ import annotations
@@ -29,7 +33,17 @@ class TaskState(str, Enum):
     collected = "collected"
     scored = "scored"
     fed_back = "fed_back"
-    expired = "expired"
+    undelivered = "undelivered"
+
+
+#: How the external API's results name a task state where the wire keeps an older word (clients of
+#: older versions read it): ``undelivered`` is sent as ``expired``.
+EXTERNAL_NAMES = {TaskState.undelivered.value: "expired"}
+
+
+def external_name(state: str) -> str:
+    """A task state as the external API's results spell it (see :data:`EXTERNAL_NAMES`)."""
+    return EXTERNAL_NAMES.get(state, state)
 
 
 class AssignmentState(str, Enum):
@@ -52,12 +66,12 @@ class RoundState(str, Enum):
 
 
 TASK_TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
-    TaskState.created: frozenset({TaskState.dispatched, TaskState.expired}),
+    TaskState.created: frozenset({TaskState.dispatched, TaskState.undelivered}),
     TaskState.dispatched: frozenset({TaskState.collected}),
     TaskState.collected: frozenset({TaskState.scored}),
     TaskState.scored: frozenset({TaskState.fed_back}),
     TaskState.fed_back: frozenset(),
-    TaskState.expired: frozenset(),
+    TaskState.undelivered: frozenset(),
 }
 
 ASSIGNMENT_TRANSITIONS: dict[AssignmentState, frozenset[AssignmentState]] = {

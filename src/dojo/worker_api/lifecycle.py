@@ -16,8 +16,8 @@ The words, one meaning each:
 * ``completed`` — has all its ``max_results`` answers (the web UI says "full").
 * ``expired`` — its deadline (``expire_at``) passed while it was open. An ``open`` row past its
   deadline *is* expired (its *effective* status) before the sweep writes it: the stored value lags,
-  the effective one never does. (In the validator, ``TaskState.expired`` is a different thing in a
-  different store: a task no miner accepted.)
+  the effective one never does. (A validator task that no miner accepted is ``undelivered``, not
+  expired: see ``dojo.validator.states``.)
 * ``closed`` — the miner sent its feedback (score, ground truth) while the task was open: the
   answer is out, so no more answers are taken, even before the deadline.
 

@@ -15,6 +15,8 @@ from rich.console import Console
 
 from dojo.errors import DojoError
 
+__all__ = ["app"]
+
 app = typer.Typer(help="Manage the miner's API keys and subscription keys on a worker API.")
 
 URL_HELP = "Worker API URL (default $DOJO_MINER_WORKER_API_URL or http://127.0.0.1:8080)."

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from dojo import serving
 from dojo.config import Settings
 from dojo.http_errors import DETAIL, install_error_handlers
-from dojo.miner.body_limit import BodyLimit
+from dojo.http_limits import BodyLimit
 from dojo.validator.external import routes
 from dojo.validator.external.deps import Services
 from dojo.validator.external.queue import ExternalQueue

@@ -153,7 +153,7 @@ class DispatchSteps(Database):
             advance_task(task, TaskState.dispatched)
             task.deadline_at = max(a.expire_at for a in task.assignments)
         else:
-            advance_task(task, TaskState.expired)
+            advance_task(task, TaskState.undelivered)
             if task.external_id is not None:  # nobody took it: the requester may submit again
                 req = s.get(ExternalRequest, task.external_id)
                 if req is not None:

@@ -36,7 +36,7 @@ class ScoringSteps(Database):
                 .options(selectinload(Task.assignments).selectinload(Assignment.results))
                 .order_by(Task.position)
             ).all()
-            if any(t.state not in (TaskState.collected.value, TaskState.expired.value) for t in tasks):
+            if any(t.state not in (TaskState.collected.value, TaskState.undelivered.value) for t in tasks):
                 return None
             views, assigned = [], []
             for t in tasks:

@@ -22,13 +22,13 @@ class StoreViews(Database):
             return {str(state): int(n) for state, n in rows}
 
     def unfinished(self) -> int:
-        """Tasks not yet at rest (fed back or expired)."""
+        """Tasks not yet at rest (fed back or undelivered)."""
         with self.transaction() as s:
             return int(
                 s.scalar(
                     sa.select(sa.func.count())
                     .select_from(Task)
-                    .where(Task.state.notin_([TaskState.fed_back.value, TaskState.expired.value]))
+                    .where(Task.state.notin_([TaskState.fed_back.value, TaskState.undelivered.value]))
                 )
                 or 0
             )

@@ -18,19 +18,16 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from pydantic import TypeAdapter
 from sqlalchemy import JSON, Integer, String, and_, bindparam, insert, select, true, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from dojo.errors import ApiError
-from dojo.protocol import Criterion, check_values
+from dojo.protocol import as_criterion, check_values
 from dojo.worker_api import lifecycle
 from dojo.worker_api.contexts.access import linked_miner_ids
 from dojo.worker_api.store.models import Result, Task, UTCDateTime, utcnow
 from dojo.worker_api.store.runner import Runner
-
-_CRITERION: TypeAdapter[Criterion] = TypeAdapter(Criterion)
 
 
 @dataclass(frozen=True)
@@ -100,9 +97,7 @@ def _check(task: Any, task_id: str, scores: dict[str, float], now: datetime) -> 
         raise ApiError(409, "you have already answered this task")
     if not lifecycle.accepts_results(task.status, task.expire_at, task.result_count, task.max_results, now):
         raise _closed(task, now)
-    problem = check_values(
-        _CRITERION.validate_python(task.criteria), {r["completion_id"] for r in task.responses}, scores
-    )
+    problem = check_values(as_criterion(task.criteria), {r["completion_id"] for r in task.responses}, scores)
     if problem:
         raise ApiError(422, problem)
 

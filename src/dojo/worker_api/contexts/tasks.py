@@ -66,21 +66,22 @@ async def create_task(
     default_max_results: int,
     writer: AbstractAsyncContextManager[Any] | None = None,
 ) -> str:
-    """Store the miner's task and return its worker task id (a fresh UUID).
+    """Store the miner's task and return its ``worker_task_id`` (a fresh UUID).
 
-    Idempotent per (miner, ``task_id``): a repeated creation (a miner retrying after a crash or a
-    lost reply) returns the first task's id and stores nothing. ``INSERT … ON CONFLICT DO NOTHING``
-    on the unique (miner_id, source_task_id) index makes this hold under concurrency: the losers
-    insert nothing and read the winner's id (PostgreSQL waits for the winner's commit first).
+    Idempotent per (miner, ``miner_task_id``; the body's ``task_id``): a repeated creation (a miner
+    retrying after a crash or a lost reply) returns the first task's id and stores nothing.
+    ``INSERT … ON CONFLICT DO NOTHING`` on the unique (miner_id, miner_task_id) index makes this hold
+    under concurrency: the losers insert nothing and read the winner's id (PostgreSQL waits for the
+    winner's commit first).
     """
     expire_at = body.expire_at if body.expire_at.tzinfo else body.expire_at.replace(tzinfo=timezone.utc)
     if expire_at <= utcnow():
         raise ApiError(422, "expire_at must be in the future")
-    task_id, source = str(uuid.uuid4()), str(body.task_id)
+    worker_task_id, miner_task_id = str(uuid.uuid4()), str(body.task_id)  # the wire's task_id
     row = dict(
-        id=task_id,
+        id=worker_task_id,
         miner_id=miner_id,
-        source_task_id=source,
+        miner_task_id=miner_task_id,
         prompt=body.prompt,
         responses=[{"completion_id": str(r.completion_id), "content": r.content} for r in body.responses],
         criteria=body.criteria.model_dump(),
@@ -95,7 +96,7 @@ async def create_task(
     stmt = (
         _insert(session.get_bind().dialect.name)
         .values(**row)
-        .on_conflict_do_nothing(index_elements=[Task.miner_id, Task.source_task_id])
+        .on_conflict_do_nothing(index_elements=[Task.miner_id, Task.miner_task_id])
         .returning(Task.id)
     )
     async with writer or nullcontext():  # one writer at a time in this process (SQLite); a no-op on PostgreSQL
@@ -104,7 +105,7 @@ async def create_task(
     if inserted is not None:
         return str(inserted)
     existing = (
-        await session.execute(select(Task.id).where(Task.miner_id == miner_id, Task.source_task_id == source))
+        await session.execute(select(Task.id).where(Task.miner_id == miner_id, Task.miner_task_id == miner_task_id))
     ).scalar_one()
     return str(existing)
 

@@ -29,17 +29,18 @@ from dojo.worker_api.schemas import (
 )
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
-TaskId = Path(..., min_length=1, max_length=64, description="The worker task id")
+TaskId = Path(..., min_length=1, max_length=64, description="The worker task id (``worker_task_id``)")
 
 
 @router.post("", response_model=Reply[TaskCreated])
 async def create(
     body: TaskCreateIn, request: Request, miner_id: int = Depends(api_key_miner), db: AsyncSession = Depends(session)
 ) -> dict:
-    """Create a task for the miner's labellers; the same ``task_id`` again returns the same worker task id."""
+    """Create a task for the miner's labellers; the same ``task_id`` (the miner's ``miner_task_id``) again
+    returns the same ``worker_task_id``."""
     svc = services(request)
-    task_id = await tasks.create_task(db, miner_id, body, svc.settings.worker.max_results, svc.writer)
-    return ok({"worker_task_id": task_id})
+    worker_task_id = await tasks.create_task(db, miner_id, body, svc.settings.worker.max_results, svc.writer)
+    return ok({"worker_task_id": worker_task_id})
 
 
 @router.get("", response_model=Reply[TaskPage])

@@ -104,12 +104,12 @@ class Task(Base):
         Index("ix_tasks_all_created", "created_at", "id", "status", "expire_at", "miner_id", "kind"),
         Index("ix_tasks_all_expire", "expire_at", "id", "status", "created_at", "miner_id", "kind"),
         Index("ix_tasks_all_answered", "result_count", "created_at", "id", "status", "expire_at", "miner_id", "kind"),
-        Index("uq_tasks_miner_source", "miner_id", "source_task_id", unique=True),  # creation is idempotent
+        Index("uq_tasks_miner_task", "miner_id", "miner_task_id", unique=True),  # creation is idempotent (0008)
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     miner_id: Mapped[int] = mapped_column(ForeignKey("miners.id"), nullable=False)
-    source_task_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    miner_task_id: Mapped[str] = mapped_column(String(36), nullable=False)  # the miner's id of it (dojo.protocol)
     prompt: Mapped[str] = mapped_column(Text, nullable=False)
     responses: Mapped[list[dict[str, str]]] = mapped_column(JSON, nullable=False)
     criteria: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)

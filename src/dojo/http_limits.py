@@ -1,25 +1,26 @@
-"""An ASGI middleware that refuses request bodies above a size with 413, before any handler reads them.
+"""Request-size limits shared by the Dojo apps that take bodies from outside (the miner, the external-task API).
 
-It checks ``Content-Length`` first and then counts the bytes as they stream in (a chunked
-upload has no length), buffering at most the limit; the buffered body is replayed to the app.
+:class:`BodyLimit` is an ASGI middleware that refuses request bodies above a size with 413, before
+any handler reads them. It checks ``Content-Length`` first and then counts the bytes as they stream
+in (a chunked upload has no length), buffering at most the limit; the buffered body is replayed to
+the app. Refusals are in the ``{"detail": …}`` shape (:data:`dojo.http_errors.DETAIL`) and close
+the connection, as the unread rest of the body may still be on its way.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
 
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Callable[[], Any]
-Send = Callable[[Message], Any]
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["BodyLimit"]
 
 
 class BodyLimit:
     """Wrap an ASGI app; ``limit_for(method, path)`` gives the byte limit of each request."""
 
-    def __init__(self, app: Any, limit_for: Callable[[str, str], int]) -> None:
+    def __init__(self, app: ASGIApp, limit_for: Callable[[str, str], int]) -> None:
         self.app = app
         self.limit_for = limit_for
 
