@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import HTTPException, Request
 
 from dojo import protocol
 from dojo.chain.local import LocalChain
@@ -71,35 +71,32 @@ def values(miner: str, task: protocol.Task, labeller: int) -> dict[str, float]:
     return {cid: float(rng.randint(lo, hi)) for cid in ids}
 
 
-def create_app(miners: dict[int, Miner], labellers: int) -> FastAPI:
-    app = FastAPI()
+Reply = tuple[int, Any]
 
-    async def signed(request: Request, kind: str) -> tuple[Miner, bytes]:
-        miner = miners[request.scope["server"][1]]  # the port called is the miner called
-        await miner.gate(request)  # 401/403/413/503 before anything else
-        miner.served[kind] = miner.served.get(kind, 0) + 1
-        return miner, await request.body()
 
-    @app.post("/v1/heartbeat")
-    async def heartbeat(request: Request) -> Any:
-        miner, _ = await signed(request, "heartbeat")
-        return {"hotkey": miner.hotkey, "version": "fleet", "worker_api_ok": True}
+def create_app(miners: dict[int, Miner], labellers: int) -> Any:
+    """The fleet's ASGI app: the four miner endpoints (and ``GET /served``), each behind the miner's real gate.
 
-    @app.post("/v1/tasks")
-    async def tasks(request: Request) -> Any:
-        miner, body = await signed(request, "tasks")
+    A plain ASGI callable rather than a FastAPI app: a real miner's framework runs on the miner's
+    own machine, while the fleet's shares this machine's CPUs with the validator being measured,
+    so the fake miners spend no more than the gate (signature, replay, allow-list) and the parse of
+    what they were sent.
+    """
+
+    async def heartbeat(miner: Miner, body: bytes, task_id: str | None) -> Reply:
+        return 200, {"hotkey": miner.hotkey, "version": "fleet", "worker_api_ok": True}
+
+    async def tasks(miner: Miner, body: bytes, task_id: str | None) -> Reply:
         task = protocol.Task.model_validate_json(body)
         miner.tasks.setdefault(str(task.task_id), (task, datetime.now(timezone.utc)))  # a repeat is the same copy
-        return {"worker_task_id": f"w-{task.task_id}"}
+        return 200, {"worker_task_id": f"w-{task.task_id}"}
 
-    @app.post("/v1/tasks/{task_id}/results")
-    async def results(task_id: str, request: Request) -> Any:
-        miner, _ = await signed(request, "results")
-        found = miner.tasks.get(task_id)
+    async def results(miner: Miner, body: bytes, task_id: str | None) -> Reply:
+        found = miner.tasks.get(task_id or "")
         if found is None:
-            raise HTTPException(404, "unknown task")
+            return 404, {"detail": "unknown task"}
         task, received = found
-        return {
+        return 200, {
             "results": [
                 {
                     "labeller_id": f"{miner.hotkey[:10]}-l{k}",
@@ -110,19 +107,55 @@ def create_app(miners: dict[int, Miner], labellers: int) -> FastAPI:
             ]
         }
 
-    @app.post("/v1/tasks/{task_id}/feedback")
-    async def feedback(task_id: str, request: Request) -> Any:
-        miner, body = await signed(request, "feedback")
+    async def feedback(miner: Miner, body: bytes, task_id: str | None) -> Reply:
         protocol.Feedback.model_validate_json(body)
-        return {}
+        return 200, {}
 
-    @app.get("/served")
-    async def served() -> Any:
-        total: dict[str, int] = {}
-        for m in miners.values():
-            for k, v in m.served.items():
-                total[k] = total.get(k, 0) + v
-        return total
+    def route(path: str) -> tuple[str, Any, str | None] | None:
+        if path == "/v1/heartbeat":
+            return "heartbeat", heartbeat, None
+        if path == "/v1/tasks":
+            return "tasks", tasks, None
+        parts = path.split("/")  # ["", "v1", "tasks", id, "results" | "feedback"]
+        if len(parts) == 5 and parts[1:3] == ["v1", "tasks"] and parts[4] in ("results", "feedback"):
+            return parts[4], results if parts[4] == "results" else feedback, parts[3]
+        return None
+
+    async def reply(send: Any, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        raw = json.dumps(payload, separators=(",", ":")).encode()
+        head = [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]
+        head += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+        await send({"type": "http.response.start", "status": status, "headers": head})
+        await send({"type": "http.response.body", "body": raw})
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["method"] == "GET" and scope["path"] == "/served":
+            total: dict[str, int] = {}
+            for m in miners.values():
+                for k, v in m.served.items():
+                    total[k] = total.get(k, 0) + v
+            await reply(send, 200, total)
+            return
+        found = route(scope["path"]) if scope["method"] == "POST" else None
+        if found is None:
+            await reply(send, 404, {"detail": "Not Found"})
+            return
+        kind, handler, task_id = found
+        request = Request(scope, receive)
+        miner = miners[scope["server"][1]]  # the port called is the miner called
+        try:
+            await miner.gate(request)  # 401/403/413/503 before anything else
+        except HTTPException as exc:
+            await reply(send, exc.status_code, {"detail": exc.detail}, exc.headers)
+            return
+        miner.served[kind] = miner.served.get(kind, 0) + 1
+        try:
+            status, payload = await handler(miner, await request.body(), task_id)
+        except ValueError as exc:  # a body that is not the protocol's model (pydantic's ValidationError)
+            status, payload = 422, {"detail": str(exc)[:500]}
+        await reply(send, status, payload)
 
     return app
 

@@ -11,15 +11,17 @@ and the real obfuscation, and steps through one round:
     heartbeat · generation · copies · store · dispatch · collect · scoring · feedback · weights
 
 Per stage it prints wall time, the CPU-seconds of this process tree (the validator and its
-planning processes), the wall time spent in the store's methods, the fleet's CPU-seconds, and the peak RSS of the validator's process tree (this
-process and its planning processes, sampled every 20 ms; the fleet's is printed apart). For the
-calls to miners it also prints the fan-out alone (the gateway call, without the store's reads and
-writes around it). Then the figures against the issue's goals: preparation (generation + copies)
-≤ 30 s wall and ≤ 1.5 GiB peak RSS at 256 miners × 4 tasks, dispatch fan-out ≤ 1 s.
+planning processes), the wall time spent in the store's methods, the fleet's CPU-seconds, and the
+peak RSS of the validator's process tree (this process and its planning processes, sampled every
+20 ms; the fleet's is printed apart). For the calls to miners it also prints the fan-out alone (the
+gateway call, without the store's reads and writes around it) and, below the table, how many
+connections the client opened per fan-out (the other calls went over a kept-alive one). Then the
+figures against the issue's goals: preparation (generation + copies) ≤ 30 s wall and ≤ 1.5 GiB peak
+RSS at 256 miners × 4 tasks, dispatch fan-out ≤ 1 s.
 
-The planning processes are started (and their V8 contexts loaded) before the round, as a running
-validator has them from its first round on; that start is printed on its own. Every stage has a
-deadline (``--stage-timeout``), so the bench ends even when something hangs.
+The planning processes are started (and their V8 contexts loaded) before the round, as the validator
+service starts them after the heartbeat that finds enough miners; that start is printed on its own.
+Every stage has a deadline (``--stage-timeout``), so the bench ends even when something hangs.
 
     python bench/_scale_round.py                      # 256 miners x 4 tasks
     python bench/_scale_round.py --miners 32 --tasks-per-miner 2   # quick
@@ -177,13 +179,16 @@ class Meter:
 
 
 class TimedGateway:
-    """The real gateway, with the wall time and CPU of each fan-out (one call to all miners) written down."""
+    """The real gateway, with the wall time and CPU of each fan-out (one call to all miners) written down,
+    and the connections the client opened for it (the others reused a kept-alive one)."""
 
-    def __init__(self, inner: Any, meter: Meter) -> None:
-        self.inner, self.meter = inner, meter
+    def __init__(self, inner: Any, meter: Meter, connections: Any) -> None:
+        self.inner, self.meter, self.connections = inner, meter, connections
+        self.opened: dict[str, int] = {}
 
     async def _timed(self, name: str, call: Awaitable[Any]) -> Any:
         cpu0, fleet0 = self.meter.own_cpu(), cpu_seconds([self.meter.fleet_pid])
+        opened0 = self.connections.opened
         t0 = time.perf_counter()
         try:
             return await call
@@ -192,6 +197,7 @@ class TimedGateway:
             cpu, fleet = self.meter.own_cpu() - cpu0, cpu_seconds([self.meter.fleet_pid]) - fleet0
             w, c, f = self.meter.fanouts.get(name, (0.0, 0.0, 0.0))
             self.meter.fanouts[name] = (w + wall, c + cpu, f + fleet)
+            self.opened[name] = self.opened.get(name, 0) + self.connections.opened - opened0
 
     async def heartbeat(self, miners: Any) -> Any:
         return await self._timed("heartbeat", self.inner.heartbeat(miners))
@@ -343,7 +349,8 @@ async def run_round(args: argparse.Namespace, tmp: Path) -> tuple[Meter, dict[st
             async with SignedClient(
                 wallet.hotkey, timeout=args.request_timeout, max_concurrency=settings.transport.max_concurrency
             ) as client:
-                gateway = TimedGateway(SignedGateway(client), meter)
+                gateway = TimedGateway(SignedGateway(client), meter, client.connections)
+                info["opened"] = gateway.opened
                 cfg = EngineConfig(
                     deadline_s=3600.0,
                     tasks_per_round=args.tasks_per_miner,
@@ -442,6 +449,8 @@ def report(args: argparse.Namespace, meter: Meter, info: dict[str, Any]) -> None
         f"fleet RSS at the end {info['fleet_rss'] / 2**20:.0f} MB; start_round in all {info['start_round_s']:.2f} s; "
         f"{info['processes']} planning processes"
     )
+    opened = ", ".join(f"{k} {n}" for k, n in info["opened"].items())
+    print(f"connections opened by the validator per fan-out (the rest reused a kept-alive one): {opened}")
     warned = ", ".join(f"{k} x{n}" for k, n in info["warnings"].most_common(6))
     print(f"warnings: {warned or 'none'}")
     gen, cop = meter.get("generation"), meter.get("obfuscated copies")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,6 +38,15 @@ async def eventually(cond: Callable[[], Any], timeout: float = 20.0, what: str =
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def listening(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:``port``."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
 async def test_miner_publishes_through_serve_axon_and_admits_only_validators(tmp_home: Path, worker_api):
     wallet = create_wallet("miner", "default", tmp_home / "wallets")
     hotkey = wallet.hotkey.ss58_address
@@ -68,6 +78,8 @@ async def test_miner_publishes_through_serve_axon_and_admits_only_validators(tmp
                 what="the miner's axon on the fake chain",
             )
             assert neuron.address == f"http://127.0.0.1:{port}"
+            # On the restart the address is already on the chain before the miner listens again.
+            await eventually(lambda: listening(port), what="the miner listening")
             async with SignedClient(validator, timeout=10) as v:
                 hb = await v.post(neuron.address, hotkey, "/v1/heartbeat", {}, HeartbeatReply)
                 assert hb.hotkey == hotkey and hb.worker_api_ok

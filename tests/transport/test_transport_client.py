@@ -17,10 +17,10 @@ from transport_servers import (
     EchoIn,
     EchoOut,
     Keys,
-    ThreadServer,
     gated_app,
     new_keypair,
     raw_tcp_server,
+    serve,
 )
 
 from dojo.chain.base import Metagraph, Neuron
@@ -105,7 +105,7 @@ def keys() -> Keys:
 @pytest.fixture(scope="module")
 def miners(keys: Keys) -> Iterator[tuple[Miners, str]]:
     m = Miners(keys, N_FAST, N_SLOW)
-    with ThreadServer(m.app, free_port()) as srv:
+    with serve(m.app) as srv:
         yield m, srv.url
 
 
@@ -254,19 +254,88 @@ def test_body_model_is_the_signed_bytes() -> None:
     assert encode_body({"a": 1, "b": [1, 2]}) == b'{"a":1,"b":[1,2]}'
 
 
-async def test_per_origin_pools_are_bounded() -> None:
+async def test_connection_pools_are_bounded() -> None:
     import httpx
 
-    from dojo.transport.pools import PerOriginTransport
+    from dojo.transport.pools import ConnectFailed, MinerConnections
 
-    transport = PerOriginTransport(connections_per_origin=2, max_origins=2)
+    pool = MinerConnections(idle_per_origin=2, max_origins=2)
     for _ in range(3):
-        port = free_port()  # nothing listens: the pool is created, the connection refused
-        with pytest.raises(httpx.ConnectError):
-            await transport.handle_async_request(httpx.Request("GET", f"http://127.0.0.1:{port}/"))
-    assert len(transport) == 2
-    await transport.aclose()
-    assert len(transport) == 0
+        port = free_port()  # nothing listens: the origin gets its slot, the connection is refused
+        with pytest.raises(ConnectFailed):
+            await pool.post(httpx.URL(f"http://127.0.0.1:{port}/"), {}, b"", 1024)
+    assert len(pool) == 2
+    await pool.aclose()
+    assert len(pool) == 0
+
+
+async def test_calls_to_a_miner_reuse_its_connection_until_idle_too_long(miners, keys: Keys) -> None:
+    from dojo.transport.pools import MinerConnections
+
+    m, url = miners
+    t, u = target(m, url, 0), target(m, url, 1)
+    pool = MinerConnections(idle_per_origin=2, keepalive_expiry=0.5)
+    async with SignedClient(keys.validator, timeout=TIMEOUT, connections=pool) as client:
+        for i in range(3):  # one after the other: one connection, each request signed with its own nonce
+            reply = await client.post(t.address, t.hotkey, "/v1/echo", {"text": f"n{i}"}, EchoOut)
+            assert reply.text == f"n{i}"
+        assert pool.opened == 1
+        # Another miner behind the same origin (one server here) shares the idle connection: the
+        # signature, not the connection, says which miner a request is for.
+        assert (await client.post(u.address, u.hotkey, "/v1/echo", {}, EchoOut)).caller == keys.validator.ss58_address
+        assert pool.opened == 1
+        # At once: a connection each, and at most ``idle_per_origin`` of them kept afterwards.
+        at_once = await asyncio.gather(*(client.post(t.address, t.hotkey, "/v1/echo", {}, EchoOut) for _ in range(4)))
+        assert all(isinstance(r, EchoOut) for r in at_once)
+        assert pool.opened == 4 and pool.idle() == 2
+        # A rejection is a complete reply: the connection stays usable.
+        with pytest.raises(Rejected):
+            await client.post(t.address, keys.other_miner.ss58_address, "/v1/echo", {}, EchoOut)
+        await client.post(t.address, t.hotkey, "/v1/echo", {}, EchoOut)
+        assert pool.opened == 4
+        await asyncio.sleep(0.6)  # past the idle expiry: the next call opens a fresh connection
+        await client.post(t.address, t.hotkey, "/v1/echo", {}, EchoOut)
+        assert pool.opened == 5
+    assert pool.idle() == 0
+
+
+async def test_a_timed_out_call_does_not_leave_its_connection_for_the_next(miners, keys: Keys) -> None:
+    from dojo.transport.pools import MinerConnections
+
+    m, url = miners
+    slow, fast = target(m, url, N_FAST), target(m, url, 0)
+    pool = MinerConnections()
+    async with SignedClient(keys.validator, timeout=0.3, connections=pool) as client:
+        with pytest.raises(Timeout):
+            await client.post(slow.address, slow.hotkey, "/v1/echo", {}, EchoOut)
+        assert pool.idle() == 0  # the late reply could still arrive on it: closed, never reused
+        assert (await client.post(fast.address, fast.hotkey, "/v1/echo", {"text": "after"}, EchoOut)).text == "after"
+        assert pool.opened == 2
+
+
+def test_request_targets_are_what_httpx_would_send(keys: Keys) -> None:
+    import httpx
+
+    client = SignedClient(keys.validator, timeout=1.0)
+    addresses = [
+        "http://127.0.0.1:8091",
+        "http://127.0.0.1:8091/",
+        "http://h:1/m/0",
+        "https://[::1]/a%20b/",
+        "http://h/?q=1",
+    ]
+    paths = ["/v1/tasks", "/v1/tasks/3f1c-9a_b/results", "/v1/echo?tag=a b&x=é", "/x/../y", "//z", "/", "/ä"]
+    for address in addresses:
+        for path in paths:
+            url, target = client._target(address, path)
+            full = httpx.URL(address.rstrip("/") + path)
+            assert target == full.raw_path.decode("ascii"), (address, path)
+            assert (url.raw_scheme, url.raw_host, url.port, url.netloc) == (
+                full.raw_scheme,
+                full.raw_host,
+                full.port,
+                full.netloc,
+            )
 
 
 def test_auth_headers_match_the_sdk_and_verify(keys: Keys) -> None:

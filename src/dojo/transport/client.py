@@ -1,7 +1,7 @@
 """Client side of the signed transport: one signed request to one miner, or to many at once.
 
-``SignedClient`` keeps pooled keep-alive connections (httpx transports, one small pool per
-miner address), signs the exact bytes it sends with the
+``SignedClient`` keeps pooled keep-alive connections (:mod:`dojo.transport.pools`, idle ones
+kept per miner address and reused), signs the exact bytes it sends with the
 hotkey (``btauth/1``, bound to the receiving miner's hotkey, fresh nonce per request) and turns
 every failure into a typed ``TransportError``. ``fan_out`` runs one call per target under a
 concurrency bound, each with its own deadline, so a slow or dead miner costs only its timeout::
@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import sys
 import threading
 import time
@@ -30,7 +31,14 @@ from pydantic import BaseModel, ValidationError
 from dojo import __version__
 from dojo.errors import BadReply, Rejected, Timeout, TransportError, Unreachable
 from dojo.logs import log
-from dojo.transport.pools import PerOriginTransport
+from dojo.transport.pools import (
+    BadRequest,
+    ConnectFailed,
+    ConnectionLost,
+    InvalidReply,
+    MinerConnections,
+    ReplyTooLarge,
+)
 
 if TYPE_CHECKING:
     from bittensor.sp_core import Keypair
@@ -47,6 +55,9 @@ DEFAULT_MAX_REPLY_BYTES = 16 * 1024 * 1024
 VERSION_HEADER = "x-dojo-version"
 _SR25519 = 1  # bittensor's crypto_type for sr25519 (bittensor.wallets.CRYPTO_TYPE_NAMES)
 _DETAIL_CHARS = 300
+_USER_AGENT = f"dojo/{__version__}"
+_MAX_ADDRESSES = 4096  # parsed addresses kept (a few per miner; cleared when full)
+_PLAIN_PATH = re.compile(r"(/[A-Za-z0-9_-]+)+")
 
 
 @dataclass(frozen=True)
@@ -88,7 +99,7 @@ class SignedClient:
         max_concurrency: int = 256,
         *,
         max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
-        transport: httpx.AsyncBaseTransport | None = None,
+        connections: MinerConnections | None = None,
     ) -> None:
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
@@ -101,12 +112,13 @@ class SignedClient:
         self.max_reply_bytes = max_reply_bytes
         self._nonces = _Nonces()
         self._slots = asyncio.Semaphore(max_concurrency)
-        # httpx's transport layer is used directly, not through an AsyncClient: the client's
-        # single pool rescans every connection per request (quadratic with 256 miners), and its
-        # shared cookie jar would let one miner plant cookies sent to the others. No redirects
-        # are followed and no proxy is read from the environment: miners are reached directly.
-        self._transport = transport if transport is not None else PerOriginTransport(max_concurrency)
-        self._timeouts = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
+        # Not httpx: at a thousand requests per round its layers cost more CPU than the requests
+        # (see dojo.transport.pools). No redirects are followed, no proxy is read from the
+        # environment and no cookie is kept: miners are reached directly, and one miner cannot
+        # plant anything that is sent to another.
+        #: the pooled connections (``opened`` counts those made so far)
+        self.connections = connections if connections is not None else MinerConnections()
+        self._bases: dict[str, httpx.URL] = {}  # parsed miner addresses
 
     @classmethod
     def from_settings(cls, settings: Settings, keypair: Keypair) -> SignedClient:
@@ -124,7 +136,7 @@ class SignedClient:
 
     async def aclose(self) -> None:
         """Close every pooled connection."""
-        await self._transport.aclose()
+        await self.connections.aclose()
 
     def auth_headers(self, method: str, target: str, body: bytes, receiver_hotkey: str) -> dict[str, str]:
         """The ``btauth/1`` headers for exactly these bytes, bound to ``receiver_hotkey``, with a fresh nonce."""
@@ -194,36 +206,52 @@ class SignedClient:
         async with self._slots:  # the timeout starts once a slot is ours: queueing is not the miner's fault
             try:
                 return await _within(self.timeout, self._exchange(address, receiver, path, raw, reply_model))
-            except (asyncio.TimeoutError, httpx.TimeoutException):
+            except asyncio.TimeoutError:
                 err: TransportError = Timeout(f"no reply within {self.timeout:g}s", **where)
-            except httpx.ConnectError as exc:
-                err = Unreachable(f"cannot connect: {exc or type(exc).__name__}", **where)
-            except (httpx.RemoteProtocolError, httpx.DecodingError) as exc:
-                err = BadReply(f"invalid HTTP reply: {exc or type(exc).__name__}", **where)
+            except ConnectFailed as exc:
+                err = Unreachable(f"cannot connect: {exc}", **where)
+            except ConnectionLost as exc:  # closed before any reply: like a miner that went away
+                err = Unreachable(f"{exc}", **where)
+            except InvalidReply as exc:
+                err = BadReply(f"invalid HTTP reply: {exc}", **where)
+            except ReplyTooLarge as exc:
+                err = BadReply(str(exc), **where)
+            except BadRequest as exc:
+                err = Unreachable(f"cannot address {address!r}: {exc}", **where)
             except httpx.InvalidURL as exc:
                 err = Unreachable(f"invalid address {address!r}: {exc}", **where)
-            except httpx.TransportError as exc:  # network errors, read/write failures mid-exchange
-                err = Unreachable(f"{type(exc).__name__}: {exc}", **where)
             except TransportError as exc:
                 err = exc
         log(logger, "transport.call_failed", logging.DEBUG, kind=err.kind, path=path, error=str(err), **where)
         raise err
 
+    def _target(self, address: str, path: str) -> tuple[httpx.URL, str]:
+        """The URL of ``address`` (its origin) and the request target of ``address + path``, as sent.
+
+        An address is parsed once; a plain path (letters, digits, ``-``, ``_``, ``/``: every path of
+        the protocol) is appended to its path as it is, the rest parsed with it (percent-encoded).
+        """
+        base = self._bases.get(address)
+        if base is None:
+            if len(self._bases) >= _MAX_ADDRESSES:
+                self._bases.clear()
+            base = self._bases[address] = httpx.URL(address.rstrip("/"))
+        if _PLAIN_PATH.fullmatch(path) and not base.query and not base.fragment:
+            return base, base.raw_path.decode("ascii").rstrip("/") + path
+        url = httpx.URL(address.rstrip("/") + path)
+        return url, url.raw_path.decode("ascii")
+
     async def _exchange(self, address: str, receiver: str, path: str, raw: bytes, reply_model: type[M]) -> M:
         where = {"hotkey": receiver, "address": address}
-        url = httpx.URL(address.rstrip("/") + path)
+        url, target = self._target(address, path)
         # Sign the request target exactly as it goes on the wire (percent-encoding included).
-        headers = self.auth_headers("POST", url.raw_path.decode("ascii"), raw, receiver)
+        headers = self.auth_headers("POST", target, raw, receiver)
         headers["content-type"] = "application/json"
         headers[VERSION_HEADER] = __version__  # advisory (not signed): lets a miner see it runs older code
-        request = httpx.Request("POST", url, content=raw, headers=headers, extensions={"timeout": self._timeouts})
-        response = await self._transport.handle_async_request(request)
-        try:
-            data = await self._read_bounded(response, where)
-        finally:
-            await response.aclose()
-        if not 200 <= response.status_code < 300:
-            raise Rejected(response.status_code, _detail(data), **where)
+        headers["user-agent"] = _USER_AGENT  # some proxies in front of miners refuse requests without one
+        status, data = await self.connections.post(url, headers, raw, self.max_reply_bytes, target)
+        if not 200 <= status < 300:
+            raise Rejected(status, _detail(data), **where)
         try:
             return reply_model.model_validate_json(data)
         except ValidationError as exc:
@@ -233,19 +261,6 @@ class SignedClient:
             raise BadReply(
                 f"reply is not a valid {reply_model.__name__} ({exc.error_count()} errors; {reason})", **where
             ) from None
-
-    async def _read_bounded(self, response: httpx.Response, where: dict[str, str]) -> bytes:
-        length = response.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_reply_bytes:
-            raise BadReply(f"reply of {length} bytes exceeds the limit of {self.max_reply_bytes}", **where)
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > self.max_reply_bytes:
-                raise BadReply(f"reply exceeds the limit of {self.max_reply_bytes} bytes", **where)
-            chunks.append(chunk)
-        return b"".join(chunks)
 
 
 async def _within(seconds: float, call: Coroutine[Any, Any, M]) -> M:

@@ -13,6 +13,7 @@ from typing import Any
 from dojo.config import Settings
 from dojo.errors import ChainError, DojoError
 from dojo.logs import log
+from dojo.validator import procpool
 from dojo.validator.engine import Engine, EngineConfig
 from dojo.validator.metrics import VersionWatch
 from dojo.validator.scorer import ScoringParams
@@ -68,6 +69,8 @@ class ValidatorService:
     max_rounds: int | None = None
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     versions: VersionWatch | None = None
+    #: the start of the planning processes, once the subnet is large enough for a round to use them
+    warming: asyncio.Task[None] | None = field(default=None, init=False)
 
     async def _loop(self, name: str, period: float, step: Callable[[], Awaitable[Any]]) -> None:
         while not self.stop_event.is_set():
@@ -95,8 +98,34 @@ class ValidatorService:
 
     async def _heartbeat(self) -> None:
         await self.engine.refresh_miners()
+        self._warm_planning()
         if self.versions is not None:
             await self.versions.check()
+
+    def _warm_planning(self) -> None:
+        """Start the planning processes in the background as soon as a round would use them.
+
+        A round with enough copies plans on a pool of processes (:mod:`dojo.validator.procpool`),
+        each loading the obfuscation's JavaScript toolchain when it starts: started here, after the
+        heartbeat that finds the miners, the first round does not wait for that. A small subnet
+        (its rounds are planned in this process) starts none.
+        """
+        if self.warming is not None:
+            return
+        copies = len(self.engine.active) * max(self.engine.config.tasks_per_round, 1)
+        if not procpool.use_processes(None, copies):
+            return
+
+        async def warm() -> None:
+            started = time.monotonic()
+            try:
+                n = await asyncio.to_thread(procpool.warm)
+            except Exception as exc:  # noqa: BLE001 - the round then starts the pool itself (or plans here)
+                log(logger, "plan.warm_failed", level=logging.WARNING, error=f"{type(exc).__name__}: {exc}"[:300])
+                return
+            log(logger, "plan.warm", processes=n, seconds=round(time.monotonic() - started, 2))
+
+        self.warming = asyncio.create_task(warm())
 
     async def _settle(self) -> None:
         await self.engine.settle()
@@ -198,3 +227,6 @@ async def run_validator(settings: Settings, max_rounds: int | None = None) -> No
             if metrics is not None:
                 metrics.close()
             store.dispose()
+            await asyncio.to_thread(procpool.shutdown)  # the planning processes, if a round or the warm-up started them
+            if service.warming is not None:
+                await service.warming
