@@ -254,27 +254,34 @@ def test_body_model_is_the_signed_bytes() -> None:
     assert encode_body({"a": 1, "b": [1, 2]}) == b'{"a":1,"b":[1,2]}'
 
 
-async def test_connection_pools_are_bounded() -> None:
+async def test_connection_pools_are_bounded(miners) -> None:
     import httpx
 
     from dojo.transport.pools import ConnectFailed, MinerConnections
 
-    pool = MinerConnections(idle_per_origin=2, max_origins=2)
-    for _ in range(3):
-        port = free_port()  # nothing listens: the origin gets its slot, the connection is refused
-        with pytest.raises(ConnectFailed):
-            await pool.post(httpx.URL(f"http://127.0.0.1:{port}/"), {}, b"", 1024)
-    assert len(pool) == 2
+    pool = MinerConnections(per_host=2)
+    port = free_port()  # nothing listens: the connection is refused
+    with pytest.raises(ConnectFailed):
+        await pool.post(httpx.URL(f"http://127.0.0.1:{port}/"), {}, b"", 1024)
+    assert pool.opened == 0
+    # Six calls at once to one origin: at most ``per_host`` connections; the others wait for one.
+    _, url = miners
+    replies = await asyncio.gather(*(pool.post(httpx.URL(f"{url}/nowhere"), {}, b"", 1024) for _ in range(6)))
+    assert [status for status, _ in replies] == [404] * 6
+    assert pool.opened == 2
     await pool.aclose()
-    assert len(pool) == 0
+    with pytest.raises(ValueError, match="per_host"):
+        MinerConnections(per_host=0)
 
 
 async def test_calls_to_a_miner_reuse_its_connection_until_idle_too_long(miners, keys: Keys) -> None:
+    import httpx
+
     from dojo.transport.pools import MinerConnections
 
     m, url = miners
     t, u = target(m, url, 0), target(m, url, 1)
-    pool = MinerConnections(idle_per_origin=2, keepalive_expiry=0.5)
+    pool = MinerConnections(per_host=2, keepalive_expiry=0.5)
     async with SignedClient(keys.validator, timeout=TIMEOUT, connections=pool) as client:
         for i in range(3):  # one after the other: one connection, each request signed with its own nonce
             reply = await client.post(t.address, t.hotkey, "/v1/echo", {"text": f"n{i}"}, EchoOut)
@@ -284,19 +291,22 @@ async def test_calls_to_a_miner_reuse_its_connection_until_idle_too_long(miners,
         # signature, not the connection, says which miner a request is for.
         assert (await client.post(u.address, u.hotkey, "/v1/echo", {}, EchoOut)).caller == keys.validator.ss58_address
         assert pool.opened == 1
-        # At once: a connection each, and at most ``idle_per_origin`` of them kept afterwards.
+        # At once: the idle connection and one more (``per_host``); the other calls wait for one of them.
         at_once = await asyncio.gather(*(client.post(t.address, t.hotkey, "/v1/echo", {}, EchoOut) for _ in range(4)))
         assert all(isinstance(r, EchoOut) for r in at_once)
-        assert pool.opened == 4 and pool.idle() == 2
+        assert pool.opened == 2
         # A rejection is a complete reply: the connection stays usable.
         with pytest.raises(Rejected):
             await client.post(t.address, keys.other_miner.ss58_address, "/v1/echo", {}, EchoOut)
         await client.post(t.address, t.hotkey, "/v1/echo", {}, EchoOut)
-        assert pool.opened == 4
+        assert pool.opened == 2
         await asyncio.sleep(0.6)  # past the idle expiry: the next call opens a fresh connection
         await client.post(t.address, t.hotkey, "/v1/echo", {}, EchoOut)
-        assert pool.opened == 5
-    assert pool.idle() == 0
+        assert pool.opened == 3
+    # Closing the client drops every kept connection: a call made afterwards opens its own.
+    await pool.post(httpx.URL(t.address + "/v1/echo"), {}, b"{}", 1024)
+    assert pool.opened == 4
+    await pool.aclose()
 
 
 async def test_a_timed_out_call_does_not_leave_its_connection_for_the_next(miners, keys: Keys) -> None:
@@ -308,7 +318,8 @@ async def test_a_timed_out_call_does_not_leave_its_connection_for_the_next(miner
     async with SignedClient(keys.validator, timeout=0.3, connections=pool) as client:
         with pytest.raises(Timeout):
             await client.post(slow.address, slow.hotkey, "/v1/echo", {}, EchoOut)
-        assert pool.idle() == 0  # the late reply could still arrive on it: closed, never reused
+        # The late reply could still arrive on it: closed, never reused (the next call, to the same
+        # origin, opens its own connection).
         assert (await client.post(fast.address, fast.hotkey, "/v1/echo", {"text": "after"}, EchoOut)).text == "after"
         assert pool.opened == 2
 

@@ -1,5 +1,6 @@
-"""The client's HTTP/1.1 connections against scripted loopback servers: every way a reply can be
-framed, bounded or cut short, and when a connection may be used again."""
+"""The client's HTTP/1.1 connections (aiohttp, as ``MinerConnections`` configures it) against scripted
+loopback servers: every way a reply can be framed, bounded or cut short, when a connection may be used
+again, and requests that must not be sent."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from transport_servers import EchoOut, new_keypair
 
 from dojo.transport import BadReply, SignedClient, Unreachable
-from dojo.transport.pools import ConnectionLost, InvalidReply, MinerConnections, ReplyTooLarge
+from dojo.transport.pools import BadRequest, ConnectionLost, InvalidReply, MinerConnections, ReplyTooLarge
 
 OK = b'{"caller":"v","uid":1,"text":"hi","size":2}'
 
@@ -97,13 +98,34 @@ async def test_the_request_is_the_signed_bytes_with_host_and_length(pool: MinerC
     head, sent = request.split(b"\r\n\r\n", 1)
     lines = head.split(b"\r\n")
     assert lines[0] == b"POST /v1/x?a=1 HTTP/1.1"
-    assert set(lines[1:]) == {
+    fields = {name.lower() + b":" + value for name, value in (line.split(b":", 1) for line in lines[1:])}
+    assert fields == {  # nothing else: no user agent, accepted encoding or cookie of the library's own
         b"host: " + srv.url.netloc,
         b"content-length: 7",
         b"x-a: 1",
         b"content-type: application/json",
     }
     assert sent == b'{"k":1}'
+
+
+async def test_the_target_goes_out_as_given(pool: MinerConnections) -> None:
+    """The signed request target is the one on the wire: not re-encoded, dot segments not resolved."""
+    async with Scripted([sized(OK)]) as srv:
+        for target in ["/a%20b/../c?x=%C3%A9&y=a%2Fb", "//z", "/m/0/v1/tasks"]:
+            assert await pool.post(srv.url, {}, b"", 1024, target) == (200, OK)
+    assert [r.split(b" ")[1] for r in srv.requests] == [b"/a%20b/../c?x=%C3%A9&y=a%2Fb", b"//z", b"/m/0/v1/tasks"]
+
+
+async def test_header_injection_is_refused_before_anything_is_sent(pool: MinerConnections) -> None:
+    async with Scripted([sized(OK)]) as srv:
+        for bad in ["1\r\nx-injected: 1", "1\nx-injected: 1", "1\rx-injected: 1", "1\x00", "1\x7f"]:
+            with pytest.raises(BadRequest):  # aiohttp refuses a line break in a header
+                await pool.post(srv.url, {"x-hotkey": bad}, b"", 1024)
+        with pytest.raises(BadRequest, match="outside ASCII"):
+            await pool.post(srv.url, {"x-hotkey": "é"}, b"", 1024)
+        assert srv.requests == []  # not one byte of a request reached the server
+        assert await pool.post(srv.url, {"x-hotkey": "ok"}, b"", 1024) == (200, OK)
+    assert len(srv.requests) == 1 and b"x-injected" not in srv.requests[0]
 
 
 async def test_chunked_and_unsized_replies_are_read_whole(pool: MinerConnections) -> None:
@@ -127,21 +149,32 @@ async def test_an_interim_reply_is_skipped(pool: MinerConnections) -> None:
         assert await pool.post(srv.url, {}, b"", 1024) == (201, OK)
 
 
-async def test_replies_over_the_limit_are_refused_and_the_connection_dropped(pool: MinerConnections) -> None:
-    big = b"x" * 2000
+@pytest.mark.parametrize("size", [2000, 4 * 1024 * 1024])
+async def test_replies_over_the_limit_are_refused(pool: MinerConnections, size: int) -> None:
+    big = b"x" * size
     chunked = reply(b"%x\r\n" % len(big) + big + b"\r\n0\r\n\r\n", b"transfer-encoding: chunked")
     async with Scripted([sized(big), chunked, reply(big), sized(OK)]) as srv:
-        with pytest.raises(ReplyTooLarge, match="reply of 2000 bytes exceeds the limit of 1000"):
+        with pytest.raises(ReplyTooLarge, match=f"reply of {size} bytes exceeds the limit of 1000"):
             await pool.post(srv.url, {}, b"", 1000)  # refused on its declared length
         with pytest.raises(ReplyTooLarge, match="exceeds the limit of 1000 bytes"):
             await pool.post(srv.url, {}, b"", 1000)  # chunked: refused as the bytes arrive
         with pytest.raises(ReplyTooLarge, match="exceeds the limit of 1000 bytes"):
             await pool.post(srv.url, {}, b"", 1000)  # no length: refused as the bytes arrive
-        assert await pool.post(srv.url, {}, b"", 1000) == (200, OK)
-    assert srv.connections == 4  # a refused reply is not read to its end: its connection is dropped
-    huge_headers = reply(b"", *(b"x-pad-%d: %s" % (i, b"y" * 1000) for i in range(80)))
-    async with Scripted([huge_headers]) as srv:
-        with pytest.raises(InvalidReply, match="headers exceed"):
+        assert await pool.post(srv.url, {}, b"", 1000) == (200, OK)  # the next call gets its own reply
+    if size > 1024 * 1024:
+        # Far more than the library buffers: not read to its end, so its connection is dropped (a
+        # small reply already received whole may leave its connection reusable; the call above shows
+        # nothing of it reaches the next request).
+        assert srv.connections == 4
+
+
+async def test_reply_headers_are_bounded(pool: MinerConnections) -> None:
+    many = reply(b"", *(b"x-pad-%d: %s" % (i, b"y" * 100) for i in range(200)))
+    long = reply(b"", b"x-pad: " + b"y" * 10_000)
+    async with Scripted([many, long]) as srv:
+        with pytest.raises(InvalidReply, match="(?i)too many headers"):
+            await pool.post(srv.url, {}, b"", 10**6)
+        with pytest.raises(InvalidReply, match="more than 8190 bytes"):
             await pool.post(srv.url, {}, b"", 10**6)
 
 
@@ -186,7 +219,7 @@ async def test_the_client_types_these_failures() -> None:
                 await client.post(base, miner + "\r\nx-injected: 1", "/v1/echo", {}, EchoOut)
             with pytest.raises(Unreachable, match="cannot address .*outside ASCII"):
                 await client.post(base, miner + "é", "/v1/echo", {}, EchoOut)
-        assert srv.connections == 0  # refused before a connection was opened
+        assert srv.requests == []  # refused before a byte of the request was sent
         async with Scripted([sized(OK)]) as srv:
             base = f"http://127.0.0.1:{srv.url.port}"
             assert (await client.post(base, miner, "/v1/echo", {}, EchoOut)).text == "hi"

@@ -112,8 +112,8 @@ class SignedClient:
         self.max_reply_bytes = max_reply_bytes
         self._nonces = _Nonces()
         self._slots = asyncio.Semaphore(max_concurrency)
-        # Not httpx: at a thousand requests per round its layers cost more CPU than the requests
-        # (see dojo.transport.pools). No redirects are followed, no proxy is read from the
+        # aiohttp, not httpx: at a thousand requests per round httpx's layers cost more CPU than the
+        # requests (see dojo.transport.pools). No redirects are followed, no proxy is read from the
         # environment and no cookie is kept: miners are reached directly, and one miner cannot
         # plant anything that is sent to another.
         #: the pooled connections (``opened`` counts those made so far)
