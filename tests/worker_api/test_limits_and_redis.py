@@ -31,7 +31,7 @@ async def _client(settings: Any) -> AsyncIterator[httpx.AsyncClient]:
             yield c
 
 
-async def test_ip_limit_answers_429_with_retry_after(tmp_home: Path) -> None:
+async def test_ip_limit_answers_429_with_retry_after(tmp_home: Path, inside_one_minute_window: None) -> None:
     settings = make_settings(tmp_home / ".dojo", worker__rate_limit_ip="5/minute")
     async with _client(settings) as c:
         codes = [
@@ -44,7 +44,7 @@ async def test_ip_limit_answers_429_with_retry_after(tmp_home: Path) -> None:
         assert (await c.get("/health")).status_code == 200  # health is not rate limited
 
 
-async def test_labeller_limit_is_per_labeller(tmp_home: Path) -> None:
+async def test_labeller_limit_is_per_labeller(tmp_home: Path, inside_one_minute_window: None) -> None:
     settings = make_settings(tmp_home / ".dojo", worker__rate_limit_labeller="3/minute")
     async with _client(settings) as c:
         _, a = await labeller_login(c)
@@ -55,7 +55,9 @@ async def test_labeller_limit_is_per_labeller(tmp_home: Path) -> None:
 
 
 @pytest.mark.redis
-async def test_redis_shares_limits_and_nonces_between_processes(tmp_home: Path, redis_prefix: str) -> None:
+async def test_redis_shares_limits_and_nonces_between_processes(
+    tmp_home: Path, redis_prefix: str, inside_one_minute_window: None
+) -> None:
     settings = make_settings(
         tmp_home / ".dojo", redis_url=REDIS_URL, worker__rate_limit_ip="6/minute", worker__redis_prefix=redis_prefix
     )
